@@ -1,0 +1,47 @@
+"""The campaign form: regions and organisers limited to the editor's own region."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from campaigns.models import Campaign
+from edu.images import reencode_image
+from edu.models import User
+from edu.selectors import regions_for_user
+
+
+class CampaignForm(forms.ModelForm):
+    class Meta:
+        model = Campaign
+        fields = ["title", "kind", "region", "starts_on", "ends_on", "description", "cover", "organisers",
+                  "is_published"]
+        widgets = {
+            "starts_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "ends_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "description": forms.Textarea(attrs={"rows": 6}),
+            "organisers": forms.CheckboxSelectMultiple,
+        }
+
+    def __init__(self, *args, editor: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        regions = regions_for_user(user=editor)
+        self.fields["region"].queryset = regions
+        self.fields["organisers"].queryset = User.objects.filter(
+            is_organiser=True, region__path__in=regions.values("path")
+        ).order_by("username")
+        self.fields["organisers"].label_from_instance = lambda user: f"{user.get_full_name() or user.username}"
+        if not self.instance.pk and editor.region_id:
+            self.fields["region"].initial = editor.region_id
+
+    def clean_cover(self):
+        cover = self.cleaned_data.get("cover")
+        # Only a new upload is re-encoded; an unchanged cover is the already-cleaned stored file.
+        if cover and hasattr(cover, "content_type"):
+            return reencode_image(cover)
+        return cover
+
+    def clean(self):
+        cleaned = super().clean()
+        starts_on, ends_on = cleaned.get("starts_on"), cleaned.get("ends_on")
+        if starts_on and ends_on and ends_on < starts_on:
+            self.add_error("ends_on", _("The campaign cannot end before it starts."))
+        return cleaned

@@ -1,0 +1,1 @@
+"""Qingkong's project package and core: settings, URLs, ASGI, users, regions, schools and classes."""

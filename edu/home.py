@@ -1,0 +1,38 @@
+"""The home page. Like urls.py and asgi.py it is project level: it sits above the apps and composes them,
+while the core (models, selectors, services) imports no app."""
+
+from django.db.models import Count, Q, Sum
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from campaigns.selectors import campaigns_for_home
+from edu import selectors
+from edu.forms import JoinClassForm
+from edu.models import Region, School
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """One page that leads each role to its work; the sections shown follow the roles the user holds."""
+    user = request.user
+    context = {"campaigns": campaigns_for_home(user=user)}
+    if user.is_authenticated:
+        if user.is_student and user.school_class_id:
+            context["student_class"] = user.school_class
+            context["student_school"] = user.school_class.school
+        if user.is_teacher and user.school_id:
+            context["teacher_school"] = user.school
+            context["teacher_classes"] = (
+                selectors.classes_for_user(user=user).filter(school_id=user.school_id).annotate(
+                    joined=Count("students", filter=Q(students__is_student=True))
+                )
+            )
+        if user.is_organiser and user.region_id:
+            schools = School.objects.filter(region_path__startswith=user.region.path)
+            context["organiser_region"] = user.region
+            context["organiser_figures"] = schools.aggregate(
+                schools=Count("pk"), students=Sum("student_headcount")
+            )
+            context["organiser_subregions"] = Region.objects.filter(parent=user.region).order_by("code")
+        if not user.roles:
+            context["join_form"] = JoinClassForm()
+    return render(request, "edu/home.html", context)

@@ -1,0 +1,27 @@
+"""Every URL of the site; apps keep their own urls.py and are included here."""
+from django.conf import settings
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
+
+from edu import home, views
+
+urlpatterns = [
+    path("", home.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("accounts/signup/", views.StudentSignupView.as_view(), name="account_signup"),
+    path("accounts/", include("allauth.urls")),
+    path("schools/", views.school_list, name="school_list"),
+    path("schools/<str:code>/", views.school_detail, name="school_detail"),
+    path("classes/join/", views.class_join, name="class_join"),
+    path("classes/<int:pk>/", views.class_detail, name="class_detail"),
+    path("classes/<int:pk>/join-code/", views.class_join_code_regenerate, name="class_join_code_regenerate"),
+    path("classes/<int:pk>/join-toggle/", views.class_join_toggle, name="class_join_toggle"),
+    path("campaigns/", include("campaigns.urls")),
+    path("admin/", admin.site.urls),
+]
+if settings.DEBUG:
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
