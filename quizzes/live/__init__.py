@@ -1,0 +1,1 @@
+"""Pure logic for live contests (scoring and the contest state machine), free of Django."""
