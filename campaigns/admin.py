@@ -1,4 +1,5 @@
 """Django admin for campaigns."""
+
 from django.contrib import admin
 
 from campaigns.models import Campaign

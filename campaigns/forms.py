@@ -12,8 +12,17 @@ from edu.selectors import regions_for_user
 class CampaignForm(forms.ModelForm):
     class Meta:
         model = Campaign
-        fields = ["title", "kind", "region", "starts_on", "ends_on", "description", "cover", "organisers",
-                  "is_published"]
+        fields = [
+            "title",
+            "kind",
+            "region",
+            "starts_on",
+            "ends_on",
+            "description",
+            "cover",
+            "organisers",
+            "is_published",
+        ]
         widgets = {
             "starts_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "ends_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
@@ -28,7 +37,9 @@ class CampaignForm(forms.ModelForm):
         self.fields["organisers"].queryset = User.objects.filter(
             is_organiser=True, region__path__in=regions.values("path")
         ).order_by("username")
-        self.fields["organisers"].label_from_instance = lambda user: f"{user.get_full_name() or user.username}"
+        self.fields["organisers"].label_from_instance = lambda user: (
+            f"{user.get_full_name() or user.username}"
+        )
         if not self.instance.pk and editor.region_id:
             self.fields["region"].initial = editor.region_id
 

@@ -20,7 +20,10 @@ class Campaign(models.Model):
     title = models.CharField(_("title"), max_length=200)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.OTHER)
     region = models.ForeignKey(
-        Region, on_delete=models.PROTECT, related_name="campaigns", verbose_name=_("region"),
+        Region,
+        on_delete=models.PROTECT,
+        related_name="campaigns",
+        verbose_name=_("region"),
         help_text=_("The campaign runs in this region and everything under it."),
     )
     starts_on = models.DateField(_("starts on"))
@@ -31,10 +34,16 @@ class Campaign(models.Model):
         settings.AUTH_USER_MODEL, blank=True, related_name="organised_campaigns", verbose_name=_("organisers")
     )
     is_published = models.BooleanField(
-        _("published"), default=True, help_text=_("Unpublished campaigns are seen only by their region's organisers.")
+        _("published"),
+        default=True,
+        help_text=_("Unpublished campaigns are seen only by their region's organisers."),
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("created by"),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -46,7 +55,9 @@ class Campaign(models.Model):
         ordering = ["-starts_on", "title"]
         indexes = [models.Index(fields=["ends_on", "starts_on"], name="campaign_dates")]
         constraints = [
-            models.CheckConstraint(condition=Q(ends_on__gte=models.F("starts_on")), name="campaign_ends_after_start"),
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=models.F("starts_on")), name="campaign_ends_after_start"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -33,7 +33,9 @@ def campaigns_visible(*, user: User) -> QuerySet[Campaign]:
     """Published campaigns are public outreach; drafts only for those who may edit them."""
     visible = Campaign.objects.filter(is_published=True)
     if user.is_authenticated and (user.is_superuser or user.is_organiser):
-        visible = Campaign.objects.filter(Q(is_published=True) | Q(pk__in=campaigns_editable(user=user).values("pk")))
+        visible = Campaign.objects.filter(
+            Q(is_published=True) | Q(pk__in=campaigns_editable(user=user).values("pk"))
+        )
     return visible.select_related("region")
 
 

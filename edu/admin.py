@@ -1,4 +1,5 @@
 """Django admin for the core models: the site admins' tool, with search and filters."""
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
@@ -43,9 +44,25 @@ class SchoolClassAdmin(admin.ModelAdmin):
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    list_display = ["username", "nickname", "is_student", "is_teacher", "is_volunteer", "is_organiser", "is_staff"]
-    list_filter = ["is_student", "is_teacher", "is_school_admin", "is_volunteer", "is_organiser", "is_staff",
-                   "is_superuser", "is_active"]
+    list_display = [
+        "username",
+        "nickname",
+        "is_student",
+        "is_teacher",
+        "is_volunteer",
+        "is_organiser",
+        "is_staff",
+    ]
+    list_filter = [
+        "is_student",
+        "is_teacher",
+        "is_school_admin",
+        "is_volunteer",
+        "is_organiser",
+        "is_staff",
+        "is_superuser",
+        "is_active",
+    ]
     search_fields = ["username", "nickname", "first_name", "last_name", "email"]
     autocomplete_fields = ["school_class", "school", "region"]
     list_select_related = []
@@ -53,7 +70,18 @@ class UserAdmin(BaseUserAdmin):
         *BaseUserAdmin.fieldsets,
         (
             _("Roles in Qingkong"),
-            {"fields": ["nickname", "is_student", "school_class", "is_teacher", "is_school_admin", "school",
-                        "is_volunteer", "is_organiser", "region"]},
+            {
+                "fields": [
+                    "nickname",
+                    "is_student",
+                    "school_class",
+                    "is_teacher",
+                    "is_school_admin",
+                    "school",
+                    "is_volunteer",
+                    "is_organiser",
+                    "region",
+                ]
+            },
         ),
     ]

@@ -1,4 +1,5 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels behind an origin check and auth."""
+
 import os
 
 from django.core.asgi import get_asgi_application

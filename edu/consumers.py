@@ -1,4 +1,5 @@
 """WebSocket consumers of the core."""
+
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils.translation import gettext as _
 

@@ -1,6 +1,8 @@
 """Template context shared by every page."""
+
 from django.conf import settings
 
 
 def site(request):
-    return {"SITE_NAME": settings.SITE_NAME}
+    # Each language is named in itself (简体中文, English), never translated into the other.
+    return {"SITE_NAME": settings.SITE_NAME, "LANGUAGE_CHOICES": settings.LANGUAGES}

@@ -38,7 +38,8 @@ def loaders() -> list[Callable[[DemoContext], None]]:
     return [fn for _, fn in sorted(_LOADERS, key=lambda item: item[0])]
 
 
-# Hunan Province: the seeds' 2022 report (11,186 schools in one contest round) is Hunan's. Division codes are real.
+# Hunan Province: the seeds' 2022 report (11,186 schools in one contest round) is Hunan's.
+# The division codes are the real ones.
 REGIONS = [
     ("430000", "湖南省", "Hunan Province", None),
     ("430100", "长沙市", "Changsha", "430000"),
@@ -64,14 +65,37 @@ SCHOOL_KINDS = [
 EXTRA_SCHOOLS = [
     ("430104", "岳麓区第二小学", "Yuelu No. 2 Primary School", School.Level.PRIMARY, (5, 6), 1),
     ("430102", "芙蓉区育才小学", "Furong Yucai Primary School", School.Level.PRIMARY, (5, 6), 1),
-    ("430105", "长沙市开福职业中专学校", "Changsha Kaifu Vocational School", School.Level.VOCATIONAL, (10, 11), 1),
+    (
+        "430105",
+        "长沙市开福职业中专学校",
+        "Changsha Kaifu Vocational School",
+        School.Level.VOCATIONAL,
+        (10, 11),
+        1,
+    ),
     ("430104", "湘江师范学院", "Xiangjiang Normal College", School.Level.UNIVERSITY, (13, 14), 1),
 ]
 DEMONSTRATION_CYCLE = [
-    School.Demonstration.PROVINCIAL, School.Demonstration.NONE, School.Demonstration.CITY,
-    School.Demonstration.DISTRICT, School.Demonstration.NONE,
+    School.Demonstration.PROVINCIAL,
+    School.Demonstration.NONE,
+    School.Demonstration.CITY,
+    School.Demonstration.DISTRICT,
+    School.Demonstration.NONE,
 ]
-STUDENT_NICKNAMES = ["小晴", "阳光男孩", "Kiwi", "星星", "云朵", "小禾", "Leo", "青柠", "飞鸟", "小满", "Mia", "远山"]
+STUDENT_NICKNAMES = [
+    "小晴",
+    "阳光男孩",
+    "Kiwi",
+    "星星",
+    "云朵",
+    "小禾",
+    "Leo",
+    "青柠",
+    "飞鸟",
+    "小满",
+    "Mia",
+    "远山",
+]
 
 
 def _region_en_short(region: Region) -> str:
@@ -93,15 +117,28 @@ def load_core(ctx: DemoContext) -> None:
         level = 1 if parent_code is None else (2 if code.endswith("00") else 3)
         region, _ = Region.objects.update_or_create(
             code=code,
-            defaults={"name": name, "name_en": name_en, "level": level, "parent": ctx.regions.get(parent_code)},
+            defaults={
+                "name": name,
+                "name_en": name_en,
+                "level": level,
+                "parent": ctx.regions.get(parent_code),
+            },
         )
         ctx.regions[code] = region
 
     specs = []
     for county in (r for r in ctx.regions.values() if r.level == Region.Level.COUNTY):
         for suffix, suffix_en, level, grades, per_grade in SCHOOL_KINDS:
-            specs.append((county, county.name + suffix, f"{_region_en_short(county)} {suffix_en}", level, grades,
-                          per_grade))
+            specs.append(
+                (
+                    county,
+                    county.name + suffix,
+                    f"{_region_en_short(county)} {suffix_en}",
+                    level,
+                    grades,
+                    per_grade,
+                )
+            )
     for county_code, name, name_en, level, grades, per_grade in EXTRA_SCHOOLS:
         specs.append((ctx.regions[county_code], name, name_en, level, grades, per_grade))
 
@@ -111,17 +148,23 @@ def load_core(ctx: DemoContext) -> None:
         school, _ = School.objects.update_or_create(
             code=code,
             defaults={
-                "name": name, "name_en": name_en, "level": level, "region": county,
-                "student_headcount": headcount, "demonstration": DEMONSTRATION_CYCLE[index % len(DEMONSTRATION_CYCLE)],
-                "address": f"{ctx.regions[county.path.split('/')[0]].name}{ctx.regions[county.parent.code].name}"
-                           f"{county.name}",
+                "name": name,
+                "name_en": name_en,
+                "level": level,
+                "region": county,
+                "student_headcount": headcount,
+                "demonstration": DEMONSTRATION_CYCLE[index % len(DEMONSTRATION_CYCLE)],
+                "address": f"{county.parent.parent.name}{county.parent.name}{county.name}",
             },
         )
         ctx.schools[code] = school
         for grade in grades:
             for number in range(1, per_grade + 1):
                 SchoolClass.objects.get_or_create(
-                    school=school, grade=grade, name=f"{number}班", defaults={"headcount": 42 + (index + number) % 7}
+                    school=school,
+                    grade=grade,
+                    name=f"{number}班",
+                    defaults={"headcount": 42 + (index + number) % 7},
                 )
 
     def school_named(name: str) -> School:
@@ -129,29 +172,88 @@ def load_core(ctx: DemoContext) -> None:
 
     yuelu_junior = school_named("岳麓区第一初级中学")
     kaifu_junior = school_named("开福区第一初级中学")
-    _account(ctx, "admin", "site admin: Django admin, everything", is_staff=True, is_superuser=True,
-             nickname="管理员")
-    _account(ctx, "province", "organiser, Hunan Province", is_organiser=True, region=ctx.regions["430000"],
-             first_name="省禁毒办", nickname="省禁毒办")
-    _account(ctx, "changsha", "organiser, Changsha city", is_organiser=True, region=ctx.regions["430100"],
-             first_name="长沙市禁毒办", nickname="市禁毒办")
-    _account(ctx, "yuelu", "organiser, Yuelu District (county level)", is_organiser=True,
-             region=ctx.regions["430104"], first_name="岳麓区禁毒办", nickname="区禁毒办")
-    _account(ctx, "kaifu", "organiser of another county, Kaifu District", is_organiser=True,
-             region=ctx.regions["430105"], first_name="开福区禁毒办", nickname="开福禁毒办")
-    _account(ctx, "teacher", f"teacher and school admin, {yuelu_junior.name}", is_teacher=True,
-             is_school_admin=True, school=yuelu_junior, first_name="王老师", nickname="王老师")
-    _account(ctx, "teacher2", f"teacher at another school, {kaifu_junior.name}", is_teacher=True,
-             school=kaifu_junior, first_name="李老师", nickname="李老师")
+    _account(
+        ctx,
+        "admin",
+        "site admin: Django admin, everything",
+        is_staff=True,
+        is_superuser=True,
+        nickname="管理员",
+    )
+    _account(
+        ctx,
+        "province",
+        "organiser, Hunan Province",
+        is_organiser=True,
+        region=ctx.regions["430000"],
+        first_name="省禁毒办",
+        nickname="省禁毒办",
+    )
+    _account(
+        ctx,
+        "changsha",
+        "organiser, Changsha city",
+        is_organiser=True,
+        region=ctx.regions["430100"],
+        first_name="长沙市禁毒办",
+        nickname="市禁毒办",
+    )
+    _account(
+        ctx,
+        "yuelu",
+        "organiser, Yuelu District (county level)",
+        is_organiser=True,
+        region=ctx.regions["430104"],
+        first_name="岳麓区禁毒办",
+        nickname="区禁毒办",
+    )
+    _account(
+        ctx,
+        "kaifu",
+        "organiser of another county, Kaifu District",
+        is_organiser=True,
+        region=ctx.regions["430105"],
+        first_name="开福区禁毒办",
+        nickname="开福禁毒办",
+    )
+    _account(
+        ctx,
+        "teacher",
+        f"teacher and school admin, {yuelu_junior.name}",
+        is_teacher=True,
+        is_school_admin=True,
+        school=yuelu_junior,
+        first_name="王老师",
+        nickname="王老师",
+    )
+    _account(
+        ctx,
+        "teacher2",
+        f"teacher at another school, {kaifu_junior.name}",
+        is_teacher=True,
+        school=kaifu_junior,
+        first_name="李老师",
+        nickname="李老师",
+    )
     _account(ctx, "volunteer", "volunteer (a parent)", is_volunteer=True, nickname="热心家长")
 
     classes = list(yuelu_junior.classes.order_by("grade", "name"))
-    _account(ctx, "student", f"student, {yuelu_junior.name} {classes[0].grade}年级{classes[0].name}",
-             is_student=True, school_class=classes[0], nickname="小晴")
+    _account(
+        ctx,
+        "student",
+        f"student, {yuelu_junior.name} {classes[0].grade}年级{classes[0].name}",
+        is_student=True,
+        school_class=classes[0],
+        nickname="小晴",
+    )
     for number, nickname in enumerate(STUDENT_NICKNAMES[1:], start=1):
         user, _ = User.objects.update_or_create(
             username=f"demo-student-{number:02d}",
-            defaults={"is_student": True, "school_class": classes[number % len(classes)], "nickname": nickname},
+            defaults={
+                "is_student": True,
+                "school_class": classes[number % len(classes)],
+                "nickname": nickname,
+            },
         )
         if not user.has_usable_password():
             continue

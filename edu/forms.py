@@ -11,7 +11,9 @@ class JoinCodeField(forms.CharField):
         kwargs.setdefault("max_length", 16)
         kwargs.setdefault("label", _("Class join code"))
         super().__init__(**kwargs)
-        self.widget.attrs.update({"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"})
+        self.widget.attrs.update(
+            {"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
+        )
 
     def clean(self, value):
         value = super().clean(value)
@@ -29,11 +31,14 @@ class SignupExtraForm(forms.Form):
     """Added to allauth's sign-up form: a public nickname and, for students, the class code."""
 
     nickname = forms.CharField(
-        label=_("Nickname"), max_length=30, required=False,
+        label=_("Nickname"),
+        max_length=30,
+        required=False,
         help_text=_("Shown to others on leaderboards instead of your name. Don't use your real name."),
     )
     join_code = JoinCodeField(
-        required=False, help_text=_("Students: the 8-character code from your teacher puts you in your class.")
+        required=False,
+        help_text=_("Students: the 8-character code from your teacher puts you in your class."),
     )
 
     def signup(self, request, user):

@@ -21,11 +21,18 @@ def home(request: HttpRequest) -> HttpResponse:
             context["student_school"] = user.school_class.school
         if user.is_teacher and user.school_id:
             context["teacher_school"] = user.school
-            context["teacher_classes"] = (
-                selectors.classes_for_user(user=user).filter(school_id=user.school_id).annotate(
-                    joined=Count("students", filter=Q(students__is_student=True))
-                )
+            classes = list(
+                selectors.classes_for_user(user=user)
+                .filter(school_id=user.school_id)
+                .annotate(joined=Count("students", filter=Q(students__is_student=True)))
+                .order_by("grade", "name")
             )
+            context["teacher_classes"] = classes
+            context["teacher_totals"] = {
+                "classes": len(classes),
+                "joined": sum(c.joined for c in classes),
+                "headcount": sum(c.headcount for c in classes),
+            }
         if user.is_organiser and user.region_id:
             schools = School.objects.filter(region_path__startswith=user.region.path)
             context["organiser_region"] = user.region

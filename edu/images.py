@@ -1,4 +1,5 @@
 """Uploaded images are never stored as sent: Pillow checks, bounds, strips and re-encodes them."""
+
 import io
 import uuid
 
@@ -20,7 +21,8 @@ def reencode_image(upload, *, max_side: int = 1600) -> ContentFile:
     """
     if upload.size and upload.size > settings.IMAGE_MAX_BYTES:
         raise ValidationError(
-            _("The image is too large: at most %(mb)s MB."), params={"mb": settings.IMAGE_MAX_BYTES // (1024 * 1024)}
+            _("The image is too large: at most %(mb)s MB."),
+            params={"mb": settings.IMAGE_MAX_BYTES // (1024 * 1024)},
         )
     upload.seek(0)
     try:

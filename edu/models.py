@@ -45,7 +45,12 @@ class Region(models.Model):
     name_en = models.CharField(_("English name"), max_length=100, blank=True)
     level = models.PositiveSmallIntegerField(_("level"), choices=Level.choices)
     parent = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", verbose_name=_("parent")
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("parent"),
     )
     path = models.CharField(_("path"), max_length=255, unique=True, editable=False)
 
@@ -63,13 +68,6 @@ class Region(models.Model):
     def __str__(self) -> str:
         return self.display_name
 
-    @property
-    def display_name(self) -> str:
-        return _localized(self.name, self.name_en)
-
-    def build_path(self) -> str:
-        return f"{self.parent.path if self.parent_id else ''}{self.code}/"
-
     def save(self, *args, **kwargs) -> None:
         old_path, self.path = self.path, self.build_path()
         with transaction.atomic():
@@ -79,9 +77,12 @@ class Region(models.Model):
                 rewrite_path_prefix(Region.objects.exclude(pk=self.pk), "path", old=old_path, new=self.path)
                 rewrite_path_prefix(School.objects.all(), "region_path", old=old_path, new=self.path)
 
-    def contains(self, path: str) -> bool:
-        """Whether a region, school or campaign with this path lies in this region's subtree."""
-        return path.startswith(self.path)
+    @property
+    def display_name(self) -> str:
+        return _localized(self.name, self.name_en)
+
+    def build_path(self) -> str:
+        return f"{self.parent.path if self.parent_id else ''}{self.code}/"
 
 
 def rewrite_path_prefix(queryset: models.QuerySet, field: str, *, old: str, new: str) -> int:
@@ -109,11 +110,15 @@ class School(models.Model):
     name = models.CharField(_("name"), max_length=150)
     name_en = models.CharField(_("English name"), max_length=150, blank=True)
     level = models.CharField(_("level"), max_length=12, choices=Level.choices)
-    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="schools", verbose_name=_("region"))
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="schools", verbose_name=_("region")
+    )
     # A copy of region.path, so that organiser pages filter schools by prefix without a join.
     region_path = models.CharField(max_length=255, db_index=True, editable=False)
     student_headcount = models.PositiveIntegerField(
-        _("student headcount"), default=0, help_text=_("All students of the school: the denominator of rates.")
+        _("student headcount"),
+        default=0,
+        help_text=_("All students of the school: the denominator of rates."),
     )
     demonstration = models.CharField(
         _("demonstration status"), max_length=12, choices=Demonstration.choices, default=Demonstration.NONE
@@ -128,13 +133,13 @@ class School(models.Model):
     def __str__(self) -> str:
         return self.display_name
 
-    @property
-    def display_name(self) -> str:
-        return _localized(self.name, self.name_en)
-
     def save(self, *args, **kwargs) -> None:
         self.region_path = self.region.path
         super().save(*args, **kwargs)
+
+    @property
+    def display_name(self) -> str:
+        return _localized(self.name, self.name_en)
 
 
 GRADE_NAMES_ZH = {
@@ -152,7 +157,9 @@ def grade_label(grade: int) -> str:
 
 
 class SchoolClass(models.Model):
-    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="classes", verbose_name=_("school"))
+    school = models.ForeignKey(
+        School, on_delete=models.CASCADE, related_name="classes", verbose_name=_("school")
+    )
     grade = models.PositiveSmallIntegerField(_("grade"))
     name = models.CharField(_("class name"), max_length=40, help_text=_("For example “3班”."))
     headcount = models.PositiveIntegerField(_("headcount"), default=0)
@@ -206,15 +213,27 @@ class User(AbstractUser):
     is_volunteer = models.BooleanField(_("volunteer"), default=False)
     is_organiser = models.BooleanField(_("organiser"), default=False)
     school_class = models.ForeignKey(
-        SchoolClass, on_delete=models.SET_NULL, null=True, blank=True, related_name="students",
+        SchoolClass,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="students",
         verbose_name=_("class"),
     )
     school = models.ForeignKey(
-        School, on_delete=models.SET_NULL, null=True, blank=True, related_name="staff",
+        School,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="staff",
         verbose_name=_("school (teachers)"),
     )
     region = models.ForeignKey(
-        Region, on_delete=models.SET_NULL, null=True, blank=True, related_name="organisers",
+        Region,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="organisers",
         verbose_name=_("region (organisers)"),
     )
 

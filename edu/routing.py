@@ -1,4 +1,5 @@
 """The core's WebSocket routes; edu/asgi.py puts every app's routes together."""
+
 from django.urls import path
 
 from edu import consumers

@@ -80,7 +80,9 @@ def can_manage_class(*, user: User, school_class: SchoolClass) -> bool:
 
 
 def class_for_user(*, user: User, pk: int, manage: bool = False) -> SchoolClass:
-    school_class = classes_for_user(user=user).select_related("school", "school__region").filter(pk=pk).first()
+    school_class = (
+        classes_for_user(user=user).select_related("school", "school__region").filter(pk=pk).first()
+    )
     if school_class is None:
         raise Http404("No such class.")
     if manage and not can_manage_class(user=user, school_class=school_class):
@@ -105,7 +107,7 @@ def home_region_path(*, user: User) -> str | None:
 
 
 def ancestor_paths(path: str) -> list[str]:
-    """"430000/430100/430104/" → ["430000/", "430000/430100/", "430000/430100/430104/"]."""
+    """ "430000/430100/430104/" → ["430000/", "430000/430100/", "430000/430100/430104/"]."""
     parts = [part for part in path.split("/") if part]
     return ["".join(f"{part}/" for part in parts[: i + 1]) for i in range(len(parts))]
 

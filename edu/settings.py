@@ -46,7 +46,8 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
             "SECRET_KEY is not set. With DEBUG off Qingkong refuses to start without it: "
-            "set SECRET_KEY to a long random string (python -c 'import secrets; print(secrets.token_urlsafe(50))')."
+            "set SECRET_KEY to a long random string, for example the output of "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))'."
         )
     SECRET_KEY = "dev-only-insecure-key-never-use-in-production"  # noqa: S105
 
@@ -131,7 +132,11 @@ if REDIS_URL:
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             # socket_timeout above the layer's 5 s blocking read: redis-py 8 otherwise drops idle consumers
             # (django/channels_redis#422).
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 10}], "capacity": 1500, "expiry": 30},
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 10}],
+                "capacity": 1500,
+                "expiry": 30,
+            },
         }
     }
     CACHES = {
@@ -177,7 +182,9 @@ ACCOUNT_PREVENT_ENUMERATION = True
 
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
 )
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)

@@ -1,4 +1,5 @@
 """Every URL of the site; apps keep their own urls.py and are included here."""
+
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin

@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -53,7 +53,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
         logger.exception("healthz: channel layer check failed")
         checks["channel_layer"] = False
     healthy = all(checks.values())
-    return JsonResponse({"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503)
+    return JsonResponse(
+        {"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503
+    )
 
 
 @login_required
@@ -135,7 +137,8 @@ def class_join_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     enabled = request.POST.get("enabled") == "1"
     services.class_join_toggle(school_class=school_class, enabled=enabled)
     messages.success(
-        request, _("Students can join with the code.") if enabled else _("Joining with the code is switched off.")
+        request,
+        _("Students can join with the code.") if enabled else _("Joining with the code is switched off."),
     )
     return redirect("class_detail", pk=pk)
 

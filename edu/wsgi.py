@@ -1,4 +1,5 @@
 """WSGI entry point, for tools that want one; the site itself is served by daphne through edu.asgi."""
+
 import os
 
 from django.core.wsgi import get_wsgi_application

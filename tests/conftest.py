@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
 from edu.models import Region, School, SchoolClass, User
@@ -13,6 +14,14 @@ from tests import factories
 def _fast_tests(settings):
     # Real password hashing costs ~0.3 s per user; tests check behaviour, not the hasher.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # Rate-limit counters live in the cache (Redis in CI's second run): no test may inherit another's.
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @dataclass
@@ -48,10 +57,18 @@ def world(db) -> World:
     class_a = factories.school_class(school=school_a, grade=7, name="1班")
     class_b = factories.school_class(school=school_b, grade=7, name="1班")
     return World(
-        province=province, city=city, county_a=county_a, county_b=county_b,
-        school_a=school_a, school_b=school_b, class_a=class_a, class_b=class_b,
+        province=province,
+        city=city,
+        county_a=county_a,
+        county_b=county_b,
+        school_a=school_a,
+        school_b=school_b,
+        class_a=class_a,
+        class_b=class_b,
         student=factories.user(username="student", is_student=True, school_class=class_a, nickname="小晴"),
-        teacher_a=factories.user(username="teacher_a", is_teacher=True, is_school_admin=True, school=school_a),
+        teacher_a=factories.user(
+            username="teacher_a", is_teacher=True, is_school_admin=True, school=school_a
+        ),
         teacher_b=factories.user(username="teacher_b", is_teacher=True, school=school_b),
         organiser_a=factories.user(username="organiser_a", is_organiser=True, region=county_a),
         organiser_b=factories.user(username="organiser_b", is_organiser=True, region=county_b),

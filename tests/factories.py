@@ -8,12 +8,17 @@ from edu.models import Region, School, SchoolClass, User
 _seq = itertools.count(1)
 
 
-def region(*, code: str | None = None, name: str = "", level: int = 1, parent: Region | None = None,
-           **fields) -> Region:
+def region(
+    *, code: str | None = None, name: str = "", level: int = 1, parent: Region | None = None, **fields
+) -> Region:
     n = next(_seq)
     return Region.objects.create(
-        code=code or f"R{n:05d}", name=name or f"地区{n}", name_en=fields.pop("name_en", f"Region {n}"),
-        level=level, parent=parent, **fields,
+        code=code or f"R{n:05d}",
+        name=name or f"地区{n}",
+        name_en=fields.pop("name_en", f"Region {n}"),
+        level=level,
+        parent=parent,
+        **fields,
     )
 
 

@@ -12,8 +12,16 @@ from tests import factories
 
 
 def form_data(world, **fields):
-    return {"title": "禁毒知识进校园", "kind": "other", "region": world.county_a.pk, "starts_on": "2026-11-01",
-            "ends_on": "2026-12-01", "description": "宣传活动", "is_published": "on", **fields}
+    return {
+        "title": "禁毒知识进校园",
+        "kind": "other",
+        "region": world.county_a.pk,
+        "starts_on": "2026-11-01",
+        "ends_on": "2026-12-01",
+        "description": "宣传活动",
+        "is_published": "on",
+        **fields,
+    }
 
 
 def jpeg_bytes(size=(1200, 800)) -> bytes:
@@ -42,14 +50,22 @@ def test_drafts_only_for_their_editors(world, login):
 
 @pytest.mark.parametrize(
     ("persona", "expected"),
-    [("guest", 302), ("student", 403), ("teacher_a", 403), ("volunteer", 403), ("organiser_b", 403),
-     ("organiser_a", 200), ("organiser_province", 200), ("admin", 200)],
+    [
+        ("guest", 302),
+        ("student", 403),
+        ("teacher_a", 403),
+        ("volunteer", 403),
+        ("organiser_b", 403),
+        ("organiser_a", 200),
+        ("organiser_province", 200),
+        ("admin", 200),
+    ],
 )
 def test_edit_gate(world, login, persona, expected):
     campaign = factories.campaign(region=world.county_a)
     client = login(None if persona == "guest" else getattr(world, persona))
     assert client.get(f"/campaigns/{campaign.pk}/edit/").status_code == expected
-    response = client.post(f"/campaigns/{campaign.pk}/edit/", form_data(world, title="改过的标题"))
+    client.post(f"/campaigns/{campaign.pk}/edit/", form_data(world, title="改过的标题"))
     campaign.refresh_from_db()
     assert (campaign.title == "改过的标题") == (expected == 200)
 
@@ -79,14 +95,17 @@ def test_organiser_cannot_create_in_another_region(world, login):
     assert "region" in response.context["form"].errors
     # Nor move their campaign up to the province.
     campaign = factories.campaign(region=world.county_a)
-    login(world.organiser_a).post(f"/campaigns/{campaign.pk}/edit/", form_data(world, region=world.province.pk))
+    login(world.organiser_a).post(
+        f"/campaigns/{campaign.pk}/edit/", form_data(world, region=world.province.pk)
+    )
     campaign.refresh_from_db()
     assert campaign.region == world.county_a
 
 
 def test_end_before_start_is_a_clear_error(world, login):
     response = login(world.organiser_a).post(
-        "/campaigns/new/", form_data(world, starts_on="2026-12-01", ends_on="2026-11-01"))
+        "/campaigns/new/", form_data(world, starts_on="2026-12-01", ends_on="2026-11-01")
+    )
     assert response.status_code == 200 and "ends_on" in response.context["form"].errors
     assert not Campaign.objects.exists()
 
@@ -110,8 +129,12 @@ def test_a_non_image_cover_is_refused(world, login):
 
 def test_list_filters(world, client):
     today = dt.date.today()
-    factories.campaign(region=world.province, title="过去的", starts_on=today - dt.timedelta(days=90),
-                       ends_on=today - dt.timedelta(days=60))
+    factories.campaign(
+        region=world.province,
+        title="过去的",
+        starts_on=today - dt.timedelta(days=90),
+        ends_on=today - dt.timedelta(days=60),
+    )
     factories.campaign(region=world.province, title="进行中的", kind="day_626")
     page = client.get("/campaigns/", {"when": "past"}).content.decode()
     assert "过去的" in page and "进行中的" not in page

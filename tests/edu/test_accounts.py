@@ -7,8 +7,14 @@ from edu.models import User
 
 
 def signup(client, **fields):
-    data = {"username": "newstudent", "password1": "Qk-very-secret-42", "password2": "Qk-very-secret-42",
-            "nickname": "小鱼", "join_code": "", **fields}
+    data = {
+        "username": "newstudent",
+        "password1": "Qk-very-secret-42",
+        "password2": "Qk-very-secret-42",
+        "nickname": "小鱼",
+        "join_code": "",
+        **fields,
+    }
     return client.post("/accounts/signup/", data)
 
 
@@ -86,8 +92,14 @@ def test_sign_in_is_rate_limited(world, client):
 
 def test_password_change(world, login):
     client = login(world.teacher_a)
-    response = client.post("/accounts/password/change/", {
-        "oldpassword": "correct-horse-battery", "password1": "Another-secret-77", "password2": "Another-secret-77"})
+    response = client.post(
+        "/accounts/password/change/",
+        {
+            "oldpassword": "correct-horse-battery",
+            "password1": "Another-secret-77",
+            "password2": "Another-secret-77",
+        },
+    )
     assert response.status_code == 302
     world.teacher_a.refresh_from_db()
     assert world.teacher_a.check_password("Another-secret-77")

@@ -48,8 +48,15 @@ def test_class_detail_gate(world, login, persona, class_a, class_b):
 
 @pytest.mark.parametrize(
     ("persona", "expected"),
-    [("guest", 302), ("student", 403), ("teacher_b", 404), ("organiser_a", 403), ("volunteer", 404),
-     ("teacher_a", 302), ("admin", 302)],
+    [
+        ("guest", 302),
+        ("student", 403),
+        ("teacher_b", 404),
+        ("organiser_a", 403),
+        ("volunteer", 404),
+        ("teacher_a", 302),
+        ("admin", 302),
+    ],
 )
 def test_only_the_schools_teachers_change_a_join_code(world, login, persona, expected):
     client = login(None if persona == "guest" else getattr(world, persona))
@@ -72,7 +79,10 @@ def test_join_toggle(world, login):
     client.post(f"/classes/{world.class_a.pk}/join-toggle/", {"enabled": "0"})
     world.class_a.refresh_from_db()
     assert world.class_a.join_enabled is False
-    assert login(world.teacher_b).post(f"/classes/{world.class_a.pk}/join-toggle/", {"enabled": "1"}).status_code == 404
+    assert (
+        login(world.teacher_b).post(f"/classes/{world.class_a.pk}/join-toggle/", {"enabled": "1"}).status_code
+        == 404
+    )
     world.class_a.refresh_from_db()
     assert world.class_a.join_enabled is False
 

@@ -17,11 +17,21 @@ def _debug(settings):
 @pytest.mark.django_db
 def test_demo_is_idempotent():
     call_command("loaddemo", stdout=None)
-    counts = [Region.objects.count(), School.objects.count(), SchoolClass.objects.count(), User.objects.count(),
-              Campaign.objects.count()]
+    counts = [
+        Region.objects.count(),
+        School.objects.count(),
+        SchoolClass.objects.count(),
+        User.objects.count(),
+        Campaign.objects.count(),
+    ]
     call_command("loaddemo")
-    assert counts == [Region.objects.count(), School.objects.count(), SchoolClass.objects.count(),
-                      User.objects.count(), Campaign.objects.count()]
+    assert counts == [
+        Region.objects.count(),
+        School.objects.count(),
+        SchoolClass.objects.count(),
+        User.objects.count(),
+        Campaign.objects.count(),
+    ]
     assert 25 <= counts[1] <= 40
     assert Region.objects.filter(level=1).count() == 1
     assert Campaign.objects.filter(ends_on__gte=timezone.localdate()).exists()
@@ -30,8 +40,17 @@ def test_demo_is_idempotent():
 @pytest.mark.django_db
 def test_demo_accounts_sign_in(client):
     call_command("loaddemo")
-    for username in ("admin", "province", "changsha", "yuelu", "kaifu", "teacher", "teacher2", "student",
-                     "volunteer"):
+    for username in (
+        "admin",
+        "province",
+        "changsha",
+        "yuelu",
+        "kaifu",
+        "teacher",
+        "teacher2",
+        "student",
+        "volunteer",
+    ):
         assert client.login(username=username, password="qingkong-demo"), username
         assert client.get("/").status_code == 200
         client.logout()

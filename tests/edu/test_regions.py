@@ -19,7 +19,9 @@ def test_subtree_is_one_query(world, django_assert_num_queries):
         codes = sorted(Region.objects.filter(path__startswith=world.city.path).values_list("code", flat=True))
     assert codes == ["430100", "430104", "430105"]
     with django_assert_num_queries(1):
-        schools = set(School.objects.filter(region_path__startswith=world.province.path).values_list("code", flat=True))
+        schools = set(
+            School.objects.filter(region_path__startswith=world.province.path).values_list("code", flat=True)
+        )
     assert schools == {"SA001", "SB001"}
     assert list(School.objects.filter(region_path__startswith=world.county_b.path)) == [world.school_b]
 

@@ -10,11 +10,19 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_settings(env: dict[str, str], expr: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL",
-                                                               "ALLOWED_HOSTS"}}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS"}
+    }
     code = f"import json, edu.settings as s; print(json.dumps({expr}, default=str))"
     return subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -34,21 +42,32 @@ def test_production_with_secret_key_is_locked_down():
 
 
 def test_embedded_default_needs_nothing_installed():
-    result = run_settings({}, "[s.DATABASES['default']['ENGINE'], s.CHANNEL_LAYERS['default']['BACKEND'], "
-                              "s.CACHES['default']['BACKEND'], s.LANGUAGE_CODE, s.TIME_ZONE]")
+    result = run_settings(
+        {},
+        "[s.DATABASES['default']['ENGINE'], s.CHANNEL_LAYERS['default']['BACKEND'], "
+        "s.CACHES['default']['BACKEND'], s.LANGUAGE_CODE, s.TIME_ZONE]",
+    )
     assert json.loads(result.stdout) == [
-        "django.db.backends.sqlite3", "channels.layers.InMemoryChannelLayer",
-        "django.core.cache.backends.locmem.LocMemCache", "zh-hans", "Asia/Shanghai",
+        "django.db.backends.sqlite3",
+        "channels.layers.InMemoryChannelLayer",
+        "django.core.cache.backends.locmem.LocMemCache",
+        "zh-hans",
+        "Asia/Shanghai",
     ]
 
 
 def test_database_and_redis_urls_switch_to_the_services():
     result = run_settings(
-        {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/qingkong", "REDIS_URL": "redis://127.0.0.1:6379/0"},
+        {
+            "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/qingkong",
+            "REDIS_URL": "redis://127.0.0.1:6379/0",
+        },
         "[s.DATABASES['default']['ENGINE'], s.DATABASES['default']['NAME'], "
         "s.CHANNEL_LAYERS['default']['BACKEND'], s.CACHES['default']['BACKEND']]",
     )
     assert json.loads(result.stdout) == [
-        "django.db.backends.postgresql", "qingkong", "channels_redis.core.RedisChannelLayer",
+        "django.db.backends.postgresql",
+        "qingkong",
+        "channels_redis.core.RedisChannelLayer",
         "django.core.cache.backends.redis.RedisCache",
     ]

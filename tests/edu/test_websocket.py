@@ -8,7 +8,9 @@ from edu.asgi import application
 
 @pytest.mark.asyncio
 async def test_ping_pong_from_an_allowed_origin():
-    communicator = WebsocketCommunicator(application, "/ws/healthz/", headers=[(b"origin", b"http://127.0.0.1:8000")])
+    communicator = WebsocketCommunicator(
+        application, "/ws/healthz/", headers=[(b"origin", b"http://127.0.0.1:8000")]
+    )
     connected, _ = await communicator.connect()
     assert connected
     await communicator.send_json_to({"type": "ping"})
@@ -21,6 +23,8 @@ async def test_ping_pong_from_an_allowed_origin():
 
 @pytest.mark.asyncio
 async def test_foreign_origin_is_refused():
-    communicator = WebsocketCommunicator(application, "/ws/healthz/", headers=[(b"origin", b"https://evil.example")])
+    communicator = WebsocketCommunicator(
+        application, "/ws/healthz/", headers=[(b"origin", b"https://evil.example")]
+    )
     connected, _ = await communicator.connect()
     assert not connected

@@ -10,11 +10,14 @@ from edu.demo import DEMO_PASSWORD, DemoContext, loaders
 
 
 class Command(BaseCommand):
-    help = "Load the demo: a province with cities, counties, schools and classes, campaigns and demo accounts."
+    help = (
+        "Load the demo: a province with cities, counties, schools and classes, campaigns and demo accounts."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--allow-production", action="store_true",
+            "--allow-production",
+            action="store_true",
             help="Load even with DEBUG off (the demo accounts share a published password).",
         )
 
@@ -29,9 +32,9 @@ class Command(BaseCommand):
         with transaction.atomic():
             for load in loaders():
                 load(ctx)
-        self.stdout.write(self.style.SUCCESS(
-            f"Demo loaded: {len(ctx.regions)} regions, {len(ctx.schools)} schools."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo loaded: {len(ctx.regions)} regions, {len(ctx.schools)} schools.")
+        )
         self.stdout.write(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
         for username, shows in ctx.accounts:
             self.stdout.write(f"  {username:<10} {shows}")
