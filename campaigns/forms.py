@@ -41,7 +41,8 @@ class CampaignForm(forms.ModelForm):
             f"{user.get_full_name() or user.username}"
         )
         if not self.instance.pk and editor.region_id:
-            self.fields["region"].initial = editor.region_id
+            # The instance's empty region would otherwise win over a field initial.
+            self.initial["region"] = self.initial.get("region") or editor.region_id
 
     def clean_cover(self):
         cover = self.cleaned_data.get("cover")

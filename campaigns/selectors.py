@@ -53,6 +53,12 @@ def campaigns_for_home(*, user: User, limit: int = 6) -> list[Campaign]:
     return list(campaigns.order_by("starts_on", "title")[:limit])
 
 
+def campaigns_under_way(*, user: User) -> QuerySet[Campaign]:
+    """The campaigns an organiser runs that are under way today."""
+    today = timezone.localdate()
+    return campaigns_editable(user=user).filter(starts_on__lte=today, ends_on__gte=today)
+
+
 def campaign_for_user(*, user: User, pk: int) -> Campaign:
     campaign = campaigns_visible(user=user).filter(pk=pk).first()
     if campaign is None:

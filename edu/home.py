@@ -5,7 +5,7 @@ from django.db.models import Count, Q, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from campaigns.selectors import campaigns_for_home
+from campaigns.selectors import campaigns_for_home, campaigns_under_way
 from edu import selectors
 from edu.forms import JoinClassForm
 from edu.models import Region, School
@@ -39,7 +39,8 @@ def home(request: HttpRequest) -> HttpResponse:
             context["organiser_figures"] = schools.aggregate(
                 schools=Count("pk"), students=Sum("student_headcount")
             )
-            context["organiser_subregions"] = Region.objects.filter(parent=user.region).order_by("code")
+            context["organiser_subregions"] = Region.objects.filter(parent=user.region).count()
+            context["organiser_campaigns_under_way"] = campaigns_under_way(user=user).count()
         if not user.roles:
             context["join_form"] = JoinClassForm()
     return render(request, "edu/home.html", context)

@@ -1,6 +1,7 @@
 """Shared fixtures: the personas every gate is tested with, and helpers to sign them in."""
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from django.core.cache import cache
@@ -8,6 +9,11 @@ from django.test import Client
 
 from edu.models import Region, School, SchoolClass, User
 from tests import factories
+
+
+def pytest_configure(config):
+    # The SQLite test database and the browser tests' screenshots live here; a fresh clone lacks it.
+    (Path(__file__).resolve().parents[1] / "test-artifacts").mkdir(exist_ok=True)
 
 
 @pytest.fixture(autouse=True)
