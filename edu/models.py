@@ -20,7 +20,7 @@ def new_join_code() -> str:
     return "".join(secrets.choice(JOIN_CODE_ALPHABET) for _ in range(JOIN_CODE_LENGTH))
 
 
-def _localized(zh: str, en: str) -> str:
+def localized(zh: str, en: str) -> str:
     """A proper noun in the active language: Chinese first, English where it is known."""
     if en and (get_language() or "").startswith("en"):
         return en
@@ -79,7 +79,7 @@ class Region(models.Model):
 
     @property
     def display_name(self) -> str:
-        return _localized(self.name, self.name_en)
+        return localized(self.name, self.name_en)
 
     def build_path(self) -> str:
         return f"{self.parent.path if self.parent_id else ''}{self.code}/"
@@ -139,7 +139,7 @@ class School(models.Model):
 
     @property
     def display_name(self) -> str:
-        return _localized(self.name, self.name_en)
+        return localized(self.name, self.name_en)
 
 
 GRADE_NAMES_ZH = {

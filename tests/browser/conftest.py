@@ -9,7 +9,7 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from channels.testing.live import make_application, set_database_connection
+from channels.testing.live import make_application
 from daphne.testing import DaphneProcess
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
@@ -39,11 +39,9 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def live_server_url(transactional_db, settings):
     """A daphne process serving this test's database over HTTP and WebSocket, like `make run` does."""
-    server = DaphneProcess(
-        "127.0.0.1",
-        partial(make_application, static_wrapper=ASGIStaticFilesHandler),
-        setup=set_database_connection,
-    )
+    # The server process is forked from this one, so it inherits settings that already name the test
+    # database (channels' own set-up would prefix the name a second time on PostgreSQL).
+    server = DaphneProcess("127.0.0.1", partial(make_application, static_wrapper=ASGIStaticFilesHandler))
     server.start()
     if not server.ready.wait(timeout=30):
         server.terminate()
