@@ -9,6 +9,7 @@ from campaigns.selectors import campaigns_for_home, campaigns_under_way
 from edu import selectors
 from edu.forms import JoinClassForm
 from edu.models import Region, School
+from quizzes.selectors import quizzes_open_for_user
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -19,6 +20,7 @@ def home(request: HttpRequest) -> HttpResponse:
         if user.is_student and user.school_class_id:
             context["student_class"] = user.school_class
             context["student_school"] = user.school_class.school
+        context["open_quizzes"] = quizzes_open_for_user(user=user, limit=5)
         if user.is_teacher and user.school_id:
             context["teacher_school"] = user.school
             classes = list(

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "edu",
     "campaigns",
+    "quizzes",
 ]
 
 MIDDLEWARE = [
@@ -121,7 +122,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     # A file, not memory: the browser tests' server runs in a second process and must see the same data.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-artifacts" / "test-db.sqlite3")}
+    # One file per test run, so that two runs on one machine never share it; the environment carries the
+    # run's name to the browser tests' server process.
+    test_run = os.environ.setdefault("QK_TEST_RUN", str(os.getpid()))
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-artifacts" / f"test-db-{test_run}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis carries the channel layer and the cache in production; without it both live in this process.

@@ -22,6 +22,8 @@ urlpatterns = [
     path("classes/<int:pk>/join-code/", views.class_join_code_regenerate, name="class_join_code_regenerate"),
     path("classes/<int:pk>/join-toggle/", views.class_join_toggle, name="class_join_toggle"),
     path("campaigns/", include("campaigns.urls")),
+    path("bank/", include("quizzes.bank_urls")),
+    path("", include("quizzes.urls")),
     path("admin/", admin.site.urls),
 ]
 if settings.DEBUG:

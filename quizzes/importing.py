@@ -269,7 +269,7 @@ def _row_question(table: Table, row: Row, *, default_language: str, log: ErrorLo
     language = log.check(number, _parse_language, cell("language"), None)
     language = language or detect_language(stem, default=default_language)
     kind = log.check(number, _parse_type, cell("type"), "")  # None: left blank, "": unreadable
-    options = log.check(number, _consecutive_options, [cell(name) for name in OPTION_FIELDS], None)
+    options = log.check(number, consecutive_options, [cell(name) for name in OPTION_FIELDS], None)
     shape_known = kind != "" and options is not None
     correct = None
     if shape_known:
@@ -295,12 +295,12 @@ def _row_question(table: Table, row: Row, *, default_language: str, log: ErrorLo
         source=cell("source"),
         row=number,
     )
-    for message in _question_problems(question, check_shape=shape_known, check_answers=correct is not None):
+    for message in question_problems(question, check_shape=shape_known, check_answers=correct is not None):
         log.add(number, message)
     return question if len(log.errors) == before else None
 
 
-def _consecutive_options(cells: list[str]) -> tuple[str, ...]:
+def consecutive_options(cells: list[str]) -> tuple[str, ...]:
     filled = [index for index, text in enumerate(cells) if text]
     if not filled:
         return ()
@@ -440,7 +440,7 @@ def _fold(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
-def _question_problems(
+def question_problems(
     question: ParsedQuestion, *, check_shape: bool = True, check_answers: bool = True
 ) -> list[str]:
     """The rules every format shares, as messages without a row or line prefix.
@@ -806,7 +806,7 @@ def _aiken_question(
 def _check_and_keep(
     question: ParsedQuestion, *, log: ErrorLog, questions: list[ParsedQuestion], first_seen: dict[str, int]
 ) -> None:
-    problems = _question_problems(question)
+    problems = question_problems(question)
     for message in problems:
         log.add(question.row, message)
     if not problems:

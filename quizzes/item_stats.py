@@ -146,7 +146,7 @@ def _validate(*, observations: Sequence[ItemObservation], option_count: int) -> 
                 )
 
 
-def _flags(
+def item_flags(
     *, responses: int, facility: float | None, discrimination: float | None, rules: FlagRules
 ) -> tuple[ItemFlag, ...]:
     if responses < rules.min_responses:
@@ -197,5 +197,5 @@ def item_stats(
         option_counts=tuple(counts),
         option_shares=shares,
         unanswered=unanswered,
-        flags=_flags(responses=responses, facility=facility, discrimination=discrimination, rules=rules),
+        flags=item_flags(responses=responses, facility=facility, discrimination=discrimination, rules=rules),
     )

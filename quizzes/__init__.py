@@ -1,0 +1,1 @@
+"""Question bank, self-paced quizzes and exams, and live contests."""

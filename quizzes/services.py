@@ -1,0 +1,393 @@
+"""Writes of the bank and of attempts. Every write that matters holds its transaction here.
+
+Concurrency is left to the database: one open attempt per person (a partial unique index), an answer written
+by a conditional UPDATE, and a submission that only the first of two simultaneous requests can make.
+"""
+
+import random
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q, Sum
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from edu.models import User
+from quizzes import marking
+from quizzes.bank_selectors import bank_duplicates
+from quizzes.importing import ParsedQuestion, RowError
+from quizzes.models import (
+    Attempt,
+    AttemptItem,
+    Category,
+    Question,
+    QuestionVersion,
+    Quiz,
+    pack_codes,
+)
+
+LETTERS = "ABCDEFGH"
+
+
+class QuizError(Exception):
+    """A refusal the student can act on; `code` is stable, `message` translated."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+# --- the bank --------------------------------------------------------------------------------------------
+
+
+def category_for_path(*, names: Sequence[str]) -> Category:
+    """The category at this path of names (Chinese or English names, or slugs), created where missing."""
+    parent = None
+    if not names:
+        names = ["general"]
+    for name in names:
+        name = name.strip()
+        siblings = Category.objects.filter(parent=parent)
+        found = (
+            siblings.filter(slug=name).first()
+            or siblings.filter(name=name).first()
+            or siblings.filter(name_en__iexact=name).first()
+        )
+        if found is None:
+            base = slugify(name, allow_unicode=True)[:50] or "category"
+            slug, n = base, 1
+            while Category.objects.filter(slug=slug).exists():
+                n += 1
+                slug = f"{base}-{n}"
+            found = Category.objects.create(slug=slug, name=name, parent=parent)
+        parent = found
+    return parent
+
+
+def _version_fields(parsed: ParsedQuestion) -> dict:
+    return {
+        "type": parsed.type,
+        "stem": parsed.stem,
+        "options": list(parsed.options),
+        "correct": [LETTERS.index(letter) for letter in parsed.correct],
+        "explanation": parsed.explanation,
+        "source": parsed.source,
+    }
+
+
+def question_create(
+    *,
+    parsed: ParsedQuestion,
+    category: Category,
+    user: User | None,
+    status: str = Question.Status.DRAFT,
+    translation_group: uuid.UUID | None = None,
+    partial_credit: bool = False,
+    image=None,
+) -> Question:
+    owner_school = user.school if user and user.is_teacher and not user.is_organiser else None
+    owner_region = user.region if user and user.is_organiser else None
+    with transaction.atomic():
+        question = Question.objects.create(
+            language=parsed.language,
+            translation_group=translation_group or uuid.uuid4(),
+            category=category,
+            audience=pack_codes(parsed.audience),
+            tags=pack_codes(parsed.tags),
+            difficulty=parsed.difficulty,
+            status=status,
+            fingerprint=parsed.fingerprint(),
+            owner_region=owner_region,
+            owner_school=owner_school,
+            created_by=user,
+        )
+        version = QuestionVersion.objects.create(
+            question=question,
+            number=1,
+            partial_credit=partial_credit,
+            created_by=user,
+            image=image or "",
+            **_version_fields(parsed),
+        )
+        question.current_version = version
+        question.save(update_fields=["current_version"])
+    return question
+
+
+def question_update(
+    *,
+    question: Question,
+    parsed: ParsedQuestion,
+    category: Category,
+    status: str,
+    user: User,
+    partial_credit: bool = False,
+    image=None,
+) -> Question:
+    """Edit a question. A version some attempt has shown stays as it was: the edit becomes a new version."""
+    with transaction.atomic():
+        question = Question.objects.select_for_update().get(pk=question.pk)
+        current = question.current_version
+        fields = _version_fields(parsed)
+        text_changed = any(getattr(current, name) != value for name, value in fields.items()) or (
+            current.partial_credit != partial_credit or image is not None
+        )
+        if text_changed:
+            if current.attempt_items.exists():
+                current = QuestionVersion.objects.create(
+                    question=question,
+                    number=current.number + 1,
+                    partial_credit=partial_credit,
+                    created_by=user,
+                    image=image if image is not None else current.image,
+                    **fields,
+                )
+            else:
+                for name, value in fields.items():
+                    setattr(current, name, value)
+                current.partial_credit = partial_credit
+                if image is not None:
+                    current.image = image
+                current.save()
+        question.current_version = current
+        question.category = category
+        question.language = parsed.language
+        question.audience = pack_codes(parsed.audience)
+        question.tags = pack_codes(parsed.tags)
+        question.difficulty = parsed.difficulty
+        question.status = status
+        question.fingerprint = parsed.fingerprint()
+        question.save()
+    return question
+
+
+def parsed_from_question(question: Question) -> ParsedQuestion:
+    version = question.current_version
+    path = []
+    node = question.category
+    while node is not None:
+        path.append(node.name)
+        node = node.parent
+    return ParsedQuestion(
+        type=version.type,
+        stem=version.stem,
+        options=tuple(version.options),
+        correct=tuple(LETTERS[i] for i in sorted(version.correct)),
+        explanation=version.explanation,
+        difficulty=question.difficulty,
+        category=tuple(reversed(path)),
+        tags=tuple(question.tag_list),
+        audience=tuple(question.audience_list),
+        language=question.language,
+        source=version.source,
+    )
+
+
+@dataclass
+class ImportReport:
+    imported: int
+    errors: list[RowError]
+
+
+def questions_import(
+    *,
+    questions: Sequence[ParsedQuestion],
+    user: User | None,
+    status: str = Question.Status.READY,
+    unit: str = "row",
+) -> ImportReport:
+    """All or nothing: a question already in the bank is reported with its row (or line), and nothing is
+    imported."""
+    errors = bank_duplicates(questions=questions, unit=unit)
+    if errors:
+        return ImportReport(imported=0, errors=errors)
+    categories: dict[tuple[str, ...], Category] = {}
+    try:
+        with transaction.atomic():
+            for parsed in questions:
+                if parsed.category not in categories:
+                    categories[parsed.category] = category_for_path(names=parsed.category)
+                question_create(parsed=parsed, category=categories[parsed.category], user=user, status=status)
+    except IntegrityError:
+        # The same question was added between the check and the write: report what is there now.
+        return ImportReport(
+            imported=0,
+            errors=bank_duplicates(questions=questions, unit=unit)
+            or [RowError(None, _("the bank changed during the import; try again"))],
+        )
+    return ImportReport(imported=len(questions), errors=[])
+
+
+# --- attempts --------------------------------------------------------------------------------------------
+
+
+def draw_versions(*, quiz: Quiz, rng: random.Random) -> list[QuestionVersion]:
+    """The questions of a new attempt: the fixed list, or a fresh draw by the quiz's rules."""
+    if quiz.selection == Quiz.Selection.FIXED:
+        versions = [
+            fixed.question.current_version
+            for fixed in quiz.fixed_questions.select_related("question__current_version")
+            if fixed.question.status != Question.Status.RETIRED
+        ]
+    else:
+        versions, taken = [], set()
+        for rule in quiz.rules.select_related("category"):
+            candidates = Question.objects.filter(
+                status=Question.Status.READY,
+                language=quiz.language,
+                category_path__startswith=rule.category.path,
+                difficulty__gte=rule.difficulty_min,
+                difficulty__lte=rule.difficulty_max,
+            ).exclude(pk__in=taken)
+            if rule.audience:
+                # A question with no audience set is meant for everyone.
+                candidates = candidates.filter(Q(audience__contains=f"|{rule.audience}|") | Q(audience=""))
+            ids = list(candidates.values_list("pk", flat=True))
+            if len(ids) < rule.count:
+                raise QuizError(
+                    "not_enough_questions",
+                    _("Only %(found)s questions for “%(category)s”; the rule asks for %(count)s.")
+                    % {"found": len(ids), "category": rule.category, "count": rule.count},
+                )
+            chosen = rng.sample(ids, rule.count)
+            taken.update(chosen)
+            versions.extend(
+                q.current_version
+                for q in Question.objects.filter(pk__in=chosen).select_related("current_version")
+            )
+    if not versions:
+        raise QuizError("no_questions", _("This quiz has no questions yet."))
+    if quiz.shuffle_questions:
+        rng.shuffle(versions)
+    return versions
+
+
+def attempt_start(
+    *,
+    quiz: Quiz,
+    user: User | None,
+    guest_key: str = "",
+    guest_name: str = "",
+    now: datetime,
+    rng: random.Random | None = None,
+) -> Attempt:
+    """Start an attempt, or return the one already in progress (a double click or a second tab opens one)."""
+    rng = rng or random.SystemRandom()
+    owner = {"user": user} if user is not None else {"guest_key": guest_key}
+    open_attempt = Attempt.objects.filter(quiz=quiz, submitted_at__isnull=True, **owner).first()
+    if open_attempt is not None:
+        return attempt_close_if_expired(attempt=open_attempt, now=now)
+    if not quiz.is_open(now):
+        raise QuizError("closed", _("This quiz is not open now."))
+    previous = Attempt.objects.filter(quiz=quiz, **owner).count()
+    if quiz.max_attempts and previous >= quiz.max_attempts:
+        raise QuizError("no_attempts_left", _("You have used all your attempts at this quiz."))
+    versions = draw_versions(quiz=quiz, rng=rng)
+    deadline = None
+    if quiz.time_limit_minutes:
+        deadline = now + timedelta(minutes=quiz.time_limit_minutes)
+    if quiz.closes_at and (deadline is None or quiz.closes_at < deadline):
+        deadline = quiz.closes_at
+    school_class = user.school_class if user is not None and user.is_student else None
+    try:
+        with transaction.atomic():
+            attempt = Attempt.objects.create(
+                quiz=quiz,
+                number=previous + 1,
+                started_at=now,
+                deadline=deadline,
+                guest_name=guest_name,
+                school_class=school_class,
+                school=school_class.school if school_class else None,
+                max_score=Decimal(len(versions)),
+                **owner,
+            )
+            AttemptItem.objects.bulk_create(
+                AttemptItem(
+                    attempt=attempt,
+                    position=position,
+                    version=version,
+                    option_order=_option_order(version, shuffle=quiz.shuffle_options, rng=rng),
+                )
+                for position, version in enumerate(versions)
+            )
+    except IntegrityError:
+        # The same person started the same quiz at the same moment elsewhere: theirs is the one in progress.
+        existing = Attempt.objects.filter(quiz=quiz, submitted_at__isnull=True, **owner).first()
+        if existing is None:
+            raise
+        return existing
+    return attempt
+
+
+def _option_order(version: QuestionVersion, *, shuffle: bool, rng: random.Random) -> list[int]:
+    order = list(range(len(version.options)))
+    # True/false keeps its natural order; shuffling it only confuses.
+    if shuffle and version.type != "true_false":
+        rng.shuffle(order)
+    return order
+
+
+def attempt_answer(*, attempt: Attempt, position: int, selected: Sequence[int], now: datetime) -> AttemptItem:
+    """Save one answer the moment it is given. `selected` holds indices into the options as shown.
+
+    The attempt's row is locked while the answer is written, so a submission running at the same moment
+    either sees this answer or comes strictly before it (and then the answer is refused, not lost silently).
+    """
+    attempt = attempt_close_if_expired(attempt=attempt, now=now)
+    with transaction.atomic():
+        locked = Attempt.objects.select_for_update().select_related("quiz").get(pk=attempt.pk)
+        if locked.is_submitted or (locked.deadline and now >= locked.deadline):
+            # Past the deadline the attempt is closed with what was saved, by whoever looks at it next.
+            raise QuizError("attempt_closed", _("This attempt is closed; answers are no longer accepted."))
+        item = locked.items.select_related("version").filter(position=position).first()
+        if item is None:
+            raise QuizError("no_such_question", _("There is no such question in this attempt."))
+        shown = item.option_order
+        if not selected or any(
+            not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < len(shown) for i in selected
+        ):
+            raise QuizError("invalid_choice", _("Choose one of the options."))
+        if item.version.type != "multiple" and len(set(selected)) != 1:
+            raise QuizError("one_choice_only", _("Choose exactly one option."))
+        if item.answered_at is not None and locked.quiz.review == Quiz.Review.AFTER_EACH:
+            # The answer was shown right away, so it cannot be changed afterwards.
+            raise QuizError("already_answered", _("You have already answered this question."))
+        item.selected = sorted({shown[i] for i in selected})
+        item.answered_at = now
+        item.score = marking.mark(
+            kind=item.version.type,
+            correct=item.version.correct,
+            selected=item.selected,
+            partial_credit=item.version.partial_credit,
+        )
+        item.save(update_fields=["selected", "answered_at", "score"])
+    return item
+
+
+def attempt_submit(*, attempt: Attempt, now: datetime) -> Attempt:
+    """Score and close the attempt. Of two simultaneous submissions the second waits for the first and then
+    finds the attempt closed: it is scored once."""
+    with transaction.atomic():
+        locked = Attempt.objects.select_for_update().select_related("quiz").get(pk=attempt.pk)
+        if not locked.is_submitted:
+            score = locked.items.aggregate(total=Sum("score"))["total"] or Decimal(0)
+            locked.score = score.quantize(Decimal("0.01"))
+            locked.passed = marking.passed(
+                score=locked.score, max_score=locked.max_score, pass_mark_percent=locked.quiz.pass_mark
+            )
+            locked.submitted_at = min(now, locked.deadline) if locked.deadline else now
+            locked.save(update_fields=["score", "passed", "submitted_at"])
+    return locked
+
+
+def attempt_close_if_expired(*, attempt: Attempt, now: datetime) -> Attempt:
+    """After the time limit the attempt closes with what was saved, whenever anyone next looks at it."""
+    if not attempt.is_submitted and attempt.deadline and now >= attempt.deadline:
+        return attempt_submit(attempt=attempt, now=now)
+    return attempt
