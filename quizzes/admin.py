@@ -1,7 +1,10 @@
 """Django admin for the bank, quizzes and attempts."""
 
 from django.contrib import admin
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
+from quizzes.bank_selectors import flag_explanation, question_item_stats
 from quizzes.models import (
     Attempt,
     AttemptItem,
@@ -34,9 +37,41 @@ class QuestionAdmin(admin.ModelAdmin):
     list_filter = ["status", "language", "difficulty", "category"]
     search_fields = ["versions__stem", "tags", "fingerprint"]
     autocomplete_fields = ["category", "owner_region", "owner_school"]
-    readonly_fields = ["fingerprint", "current_version", "translation_group", "created_by", "created_at"]
+    readonly_fields = [
+        "item_statistics",
+        "fingerprint",
+        "current_version",
+        "translation_group",
+        "created_by",
+        "created_at",
+    ]
     list_select_related = ["current_version", "category"]
     inlines = [QuestionVersionInline]
+
+    @admin.display(description=_("item statistics"))
+    def item_statistics(self, question: Question) -> str:
+        """Facility, discrimination and the flags of each version, as the bank's page shows them."""
+        if not question.pk:
+            return "—"
+        lines = []
+        for version, stats in question_item_stats(question=question):
+            facility = "—" if stats.facility is None else f"{stats.facility:.0%}"
+            discrimination = "—" if stats.discrimination is None else f"{stats.discrimination:.2f}"
+            flags = "; ".join(flag_explanation(flag) for flag in stats.flags)
+            lines.append(
+                format_html(
+                    "<p><strong>v{}</strong>: {} {} · {} {} · {} {}{}</p>",
+                    version.number,
+                    _("responses"),
+                    stats.responses,
+                    _("facility"),
+                    facility,
+                    _("discrimination"),
+                    discrimination,
+                    format_html("<br>⚠ {}", flags) if flags else "",
+                )
+            )
+        return format_html_join("", "{}", ((line,) for line in lines)) if lines else "—"
 
 
 class QuizQuestionInline(admin.TabularInline):

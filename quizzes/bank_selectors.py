@@ -253,3 +253,34 @@ def bank_duplicates(*, questions: Sequence[ParsedQuestion], unit: str = "row") -
         for fingerprint, pk in existing
     ]
     return sorted(errors, key=lambda error: error.row or 0)
+
+
+def flag_label(flag: ItemFlag) -> str:
+    return {
+        ItemFlag.TOO_HARD: _("too hard"),
+        ItemFlag.TOO_EASY: _("too easy"),
+        ItemFlag.NEGATIVE_DISCRIMINATION: _("negative discrimination"),
+        ItemFlag.FEW_RESPONSES: _("few responses"),
+    }[flag]
+
+
+def flag_explanation(flag: ItemFlag) -> str:
+    rules = DEFAULT_FLAG_RULES
+    if flag == ItemFlag.TOO_HARD:
+        return _(
+            "Too hard: students earned less than %(percent)s%% of the marks. Check the answer key and the "
+            "wording, or move the question to an older audience."
+        ) % {"percent": round(100 * rules.too_hard_below)}
+    if flag == ItemFlag.TOO_EASY:
+        return _(
+            "Too easy: students earned more than %(percent)s%% of the marks, so the question hardly tells "
+            "anyone apart. Fine for warming up; make the wrong options more plausible otherwise."
+        ) % {"percent": round(100 * rules.too_easy_above)}
+    if flag == ItemFlag.NEGATIVE_DISCRIMINATION:
+        return _(
+            "Negative discrimination: students who did well on the rest of the quiz got this question wrong "
+            "more often than those who did poorly. The answer key may be wrong, or the question misleading."
+        )
+    return _("Few responses: fewer than %(count)s submitted answers, too few to judge the question yet.") % {
+        "count": rules.min_responses
+    }

@@ -31,6 +31,8 @@ from quizzes.bank_selectors import (
     categories_primed,
     category_choices,
     category_trail,
+    flag_explanation,
+    flag_label,
     question_item_stats,
     version_item_summaries,
 )
@@ -44,7 +46,7 @@ from quizzes.importing import (
     parse_file,
     template_rows,
 )
-from quizzes.item_stats import DEFAULT_FLAG_RULES, ItemFlag
+from quizzes.item_stats import DEFAULT_FLAG_RULES
 from quizzes.models import LANGUAGES, Audience, Question, QuestionType
 from quizzes.selectors import (
     bank_questions_for_user,
@@ -103,7 +105,7 @@ def bank_list(request: HttpRequest) -> HttpResponse:
     summaries = version_item_summaries(version_ids=[question.current_version_id for question in page])
     for question in page:
         summary = summaries.get(question.current_version_id)
-        question.item_problems = [_flag_label(flag) for flag in summary.problems] if summary else []
+        question.item_problems = [flag_label(flag) for flag in summary.problems] if summary else []
     query = urlencode(filters.as_params())
     return render(
         request,
@@ -145,7 +147,7 @@ def bank_question_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 "is_current": each.pk == version.pk,
                 "stats": stats,
                 "options": _option_rows(each, stats),
-                "flags": [(flag.value, _flag_explanation(flag)) for flag in stats.flags]
+                "flags": [(flag.value, flag_explanation(flag)) for flag in stats.flags]
                 if stats.responses
                 else [],
             }
@@ -180,37 +182,6 @@ def _option_rows(version, stats) -> list[dict]:
             row["percent"] = round(100 * share)
         rows.append(row)
     return rows
-
-
-def _flag_label(flag: ItemFlag) -> str:
-    return {
-        ItemFlag.TOO_HARD: _("too hard"),
-        ItemFlag.TOO_EASY: _("too easy"),
-        ItemFlag.NEGATIVE_DISCRIMINATION: _("negative discrimination"),
-        ItemFlag.FEW_RESPONSES: _("few responses"),
-    }[flag]
-
-
-def _flag_explanation(flag: ItemFlag) -> str:
-    rules = DEFAULT_FLAG_RULES
-    if flag == ItemFlag.TOO_HARD:
-        return _(
-            "Too hard: students earned less than %(percent)s%% of the marks. Check the answer key and the "
-            "wording, or move the question to an older audience."
-        ) % {"percent": round(100 * rules.too_hard_below)}
-    if flag == ItemFlag.TOO_EASY:
-        return _(
-            "Too easy: students earned more than %(percent)s%% of the marks, so the question hardly tells "
-            "anyone apart. Fine for warming up; make the wrong options more plausible otherwise."
-        ) % {"percent": round(100 * rules.too_easy_above)}
-    if flag == ItemFlag.NEGATIVE_DISCRIMINATION:
-        return _(
-            "Negative discrimination: students who did well on the rest of the quiz got this question wrong "
-            "more often than those who did poorly. The answer key may be wrong, or the question misleading."
-        )
-    return _("Few responses: fewer than %(count)s submitted answers, too few to judge the question yet.") % {
-        "count": rules.min_responses
-    }
 
 
 # --- create and edit ------------------------------------------------------------------------------------

@@ -180,24 +180,24 @@ class QuestionVersion(models.Model):
 
 class Quiz(models.Model):
     class Access(models.TextChoices):
-        LINK = "link", _("anyone with the link, no sign-in")
-        CAMPAIGN = "campaign", _("signed-in users the campaign reaches")
-        SCHOOL = "school", _("students of a school")
-        CLASS = "class", _("students of a class")
+        LINK = "link", _("Anyone with the link, no sign-in")
+        CAMPAIGN = "campaign", _("Signed-in users the campaign reaches")
+        SCHOOL = "school", _("Students of a school")
+        CLASS = "class", _("Students of a class")
 
     class Selection(models.TextChoices):
-        FIXED = "fixed", _("fixed questions")
-        RANDOM = "random", _("drawn at random for each attempt")
+        FIXED = "fixed", _("Fixed questions")
+        RANDOM = "random", _("Drawn at random for each attempt")
 
     class Grading(models.TextChoices):
-        HIGHEST = "highest", _("highest attempt")
-        LAST = "last", _("last attempt")
-        FIRST = "first", _("first attempt")
+        HIGHEST = "highest", _("The highest attempt")
+        LAST = "last", _("The last attempt")
+        FIRST = "first", _("The first attempt")
 
     class Review(models.TextChoices):
-        AFTER_EACH = "after_each", _("right after each answer")
-        AFTER_SUBMIT = "after_submit", _("after the attempt is submitted")
-        AFTER_CLOSE = "after_close", _("after the quiz closes")
+        AFTER_EACH = "after_each", _("Right after each answer")
+        AFTER_SUBMIT = "after_submit", _("After the attempt is submitted")
+        AFTER_CLOSE = "after_close", _("After the quiz closes")
 
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"), blank=True)
