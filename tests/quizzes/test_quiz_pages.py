@@ -155,3 +155,22 @@ def test_student_sees_open_quizzes_and_history(world, login, class_quiz):
     finish(class_quiz, world.student, right=1)
     assert class_quiz.title in client.get("/me/attempts/").content.decode()
     assert Attempt.objects.filter(user=world.student).count() == 1
+
+
+@pytest.mark.parametrize(("persona", "expected"), [("guest", 404), ("teacher_b", 404), ("organiser_b", 404),
+                                                   ("volunteer", 404), ("student", 200), ("teacher_a", 200)])
+def test_leaderboard_gate(world, login, class_quiz, persona, expected):
+    client = login(None if persona == "guest" else getattr(world, persona))
+    assert client.get(f"/quizzes/{class_quiz.pk}/leaderboard/").status_code == expected
+
+
+@pytest.mark.parametrize("url", ["/quizzes/", "/me/attempts/"])
+def test_lists_need_sign_in(client, db, url):
+    response = client.get(url)
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_history_shows_only_my_attempts(world, login, class_quiz):
+    finish(class_quiz, world.student, right=1)
+    other = type(world.student).objects.create(username="other", is_student=True, school_class=world.class_a)
+    assert class_quiz.title not in login(other).get("/me/attempts/").content.decode()
