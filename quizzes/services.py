@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import OuterRef, Q, Subquery, Sum
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -80,6 +80,31 @@ def _version_fields(parsed: ParsedQuestion) -> dict:
     }
 
 
+def _new_question(
+    *,
+    parsed: ParsedQuestion,
+    category: Category,
+    user: User | None,
+    status: str,
+    translation_group: uuid.UUID | None = None,
+) -> Question:
+    """An unsaved bank entry; its owner is the creating teacher's school or organiser's region."""
+    return Question(
+        language=parsed.language,
+        translation_group=translation_group or uuid.uuid4(),
+        category=category,
+        category_path=category.path,
+        audience=pack_codes(parsed.audience),
+        tags=pack_codes(parsed.tags),
+        difficulty=parsed.difficulty,
+        status=status,
+        fingerprint=parsed.fingerprint(),
+        owner_region=user.region if user and user.is_organiser else None,
+        owner_school=user.school if user and user.is_teacher and not user.is_organiser else None,
+        created_by=user,
+    )
+
+
 def question_create(
     *,
     parsed: ParsedQuestion,
@@ -90,22 +115,11 @@ def question_create(
     partial_credit: bool = False,
     image=None,
 ) -> Question:
-    owner_school = user.school if user and user.is_teacher and not user.is_organiser else None
-    owner_region = user.region if user and user.is_organiser else None
     with transaction.atomic():
-        question = Question.objects.create(
-            language=parsed.language,
-            translation_group=translation_group or uuid.uuid4(),
-            category=category,
-            audience=pack_codes(parsed.audience),
-            tags=pack_codes(parsed.tags),
-            difficulty=parsed.difficulty,
-            status=status,
-            fingerprint=parsed.fingerprint(),
-            owner_region=owner_region,
-            owner_school=owner_school,
-            created_by=user,
+        question = _new_question(
+            parsed=parsed, category=category, user=user, status=status, translation_group=translation_group
         )
+        question.save()
         version = QuestionVersion.objects.create(
             question=question,
             number=1,
@@ -206,13 +220,9 @@ def questions_import(
     errors = bank_duplicates(questions=questions, unit=unit)
     if errors:
         return ImportReport(imported=0, errors=errors)
-    categories: dict[tuple[str, ...], Category] = {}
     try:
         with transaction.atomic():
-            for parsed in questions:
-                if parsed.category not in categories:
-                    categories[parsed.category] = category_for_path(names=parsed.category)
-                question_create(parsed=parsed, category=categories[parsed.category], user=user, status=status)
+            _bulk_create_questions(questions=questions, user=user, status=status)
     except IntegrityError:
         # The same question was added between the check and the write: report what is there now.
         return ImportReport(
@@ -221,6 +231,30 @@ def questions_import(
             or [RowError(None, _("the bank changed during the import; try again"))],
         )
     return ImportReport(imported=len(questions), errors=[])
+
+
+def _bulk_create_questions(*, questions: Sequence[ParsedQuestion], user: User | None, status: str) -> None:
+    """A few statements for thousands of questions: questions, then their first versions, then one UPDATE
+    pointing each question at its version."""
+    categories = {
+        path: category_for_path(names=path) for path in dict.fromkeys(q.category for q in questions)
+    }
+    created = Question.objects.bulk_create(
+        [
+            _new_question(parsed=parsed, category=categories[parsed.category], user=user, status=status)
+            for parsed in questions
+        ],
+        batch_size=1000,
+    )
+    QuestionVersion.objects.bulk_create(
+        [
+            QuestionVersion(question=question, number=1, created_by=user, **_version_fields(parsed))
+            for question, parsed in zip(created, questions, strict=True)
+        ],
+        batch_size=1000,
+    )
+    first_version = QuestionVersion.objects.filter(question=OuterRef("pk"), number=1).values("pk")[:1]
+    Question.objects.filter(pk__in=[q.pk for q in created]).update(current_version=Subquery(first_version))
 
 
 # --- attempts --------------------------------------------------------------------------------------------
@@ -341,11 +375,17 @@ def attempt_answer(*, attempt: Attempt, position: int, selected: Sequence[int], 
     """
     attempt = attempt_close_if_expired(attempt=attempt, now=now)
     with transaction.atomic():
-        locked = Attempt.objects.select_for_update().select_related("quiz").get(pk=attempt.pk)
+        # One query fetches the item and locks its attempt's row.
+        item = (
+            AttemptItem.objects.select_related("version", "attempt__quiz")
+            .select_for_update(of=("attempt",))
+            .filter(attempt_id=attempt.pk, position=position)
+            .first()
+        )
+        locked = item.attempt if item is not None else attempt
         if locked.is_submitted or (locked.deadline and now >= locked.deadline):
             # Past the deadline the attempt is closed with what was saved, by whoever looks at it next.
             raise QuizError("attempt_closed", _("This attempt is closed; answers are no longer accepted."))
-        item = locked.items.select_related("version").filter(position=position).first()
         if item is None:
             raise QuizError("no_such_question", _("There is no such question in this attempt."))
         shown = item.option_order
