@@ -23,6 +23,7 @@ urlpatterns = [
     path("classes/<int:pk>/join-toggle/", views.class_join_toggle, name="class_join_toggle"),
     path("campaigns/", include("campaigns.urls")),
     path("bank/", include("quizzes.bank_urls")),
+    path("live/", include("quizzes.live_urls")),
     path("", include("quizzes.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -423,3 +423,155 @@ class AttemptItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.attempt_id} #{self.position}"
+
+
+# --- live contests ----------------------------------------------------------------------------------------
+
+
+class LiveContest(models.Model):
+    """A Kahoot-style contest: the host projects it, players answer on their phones against the clock.
+
+    `state` is the pure state machine's `ContestState.to_dict()`: every process reads and writes it under a
+    row lock, so no contest state lives in one process's memory.
+    """
+
+    class Points(models.TextChoices):
+        STANDARD = "standard", _("Standard (1,000)")
+        DOUBLE = "double", _("Double (2,000)")
+        NONE = "none", _("No points")
+
+    class Teams(models.TextChoices):
+        NONE = "none", _("No teams")
+        CLASS = "class", _("By class")
+        SCHOOL = "school", _("By school")
+        CUSTOM = "custom", _("Custom teams")
+
+    class Status(models.TextChoices):
+        LOBBY = "lobby", _("Waiting for players")
+        RUNNING = "running", _("Under way")
+        FINISHED = "finished", _("Finished")
+
+    title = models.CharField(_("title"), max_length=200)
+    quiz = models.ForeignKey(
+        Quiz, on_delete=models.PROTECT, related_name="live_contests", verbose_name=_("quiz")
+    )
+    pin = models.CharField(_("PIN"), max_length=8, db_index=True)
+    host = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="hosted_contests",
+        verbose_name=_("host"),
+    )
+    campaign = models.ForeignKey(
+        Campaign,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="live_contests",
+        verbose_name=_("campaign"),
+    )
+    seconds_per_question = models.PositiveSmallIntegerField(_("seconds per question"), default=20)
+    points = models.CharField(_("points"), max_length=10, choices=Points.choices, default=Points.STANDARD)
+    speed_bonus = models.BooleanField(_("faster answers score more"), default=True)
+    streak_bonus = models.BooleanField(_("streak bonus"), default=True)
+    team_mode = models.CharField(_("teams"), max_length=8, choices=Teams.choices, default=Teams.NONE)
+    custom_teams = models.CharField(
+        _("team names"), max_length=300, blank=True, help_text=_("Custom teams: names separated by commas.")
+    )
+    max_players = models.PositiveIntegerField(_("maximum players"), default=5000)
+    allow_guests = models.BooleanField(_("guests without an account may join"), default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.LOBBY, db_index=True)
+    state = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("live contest")
+        verbose_name_plural = _("live contests")
+        ordering = ["-created_at"]
+        constraints = [
+            # A PIN is unique among contests that players can still join.
+            models.UniqueConstraint(
+                fields=["pin"], condition=~Q(status="finished"), name="live_pin_unique_open"
+            ),
+            models.CheckConstraint(condition=Q(seconds_per_question__gte=5), name="live_seconds_at_least_5"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.pin})"
+
+    @property
+    def team_names(self) -> list[str]:
+        return [name.strip() for name in self.custom_teams.replace("，", ",").split(",") if name.strip()]
+
+
+class LiveQuestion(models.Model):
+    contest = models.ForeignKey(LiveContest, on_delete=models.CASCADE, related_name="questions")
+    position = models.PositiveSmallIntegerField()
+    version = models.ForeignKey(QuestionVersion, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["contest", "position"]
+        constraints = [models.UniqueConstraint(fields=["contest", "position"], name="live_question_position")]
+
+    def __str__(self) -> str:
+        return f"{self.contest_id} #{self.position}"
+
+
+class LivePlayer(models.Model):
+    contest = models.ForeignKey(LiveContest, on_delete=models.CASCADE, related_name="players")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    nickname = models.CharField(_("nickname"), max_length=30)
+    # The player's secret: it resumes this player on any process after a reload or a network drop.
+    token = models.CharField(max_length=64, unique=True)
+    team = models.CharField(_("team"), max_length=100, blank=True)
+    school_class = models.ForeignKey(
+        SchoolClass, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    school = models.ForeignKey(School, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    score = models.PositiveIntegerField(default=0)
+    streak = models.PositiveSmallIntegerField(default=0)
+    rank = models.PositiveIntegerField(null=True, blank=True)
+    kicked = models.BooleanField(default=False)
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("player")
+        verbose_name_plural = _("players")
+        ordering = ["contest", "-score", "joined_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contest", "nickname"], condition=Q(kicked=False), name="live_nickname_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["contest", "user"],
+                condition=Q(user__isnull=False, kicked=False),
+                name="live_user_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.nickname
+
+
+class LiveAnswer(models.Model):
+    """One answer per player and question, enforced by the database: double taps, retries after a reconnect
+    and two processes receiving the same answer all end in one row."""
+
+    player = models.ForeignKey(LivePlayer, on_delete=models.CASCADE, related_name="answers")
+    question = models.ForeignKey(LiveQuestion, on_delete=models.CASCADE, related_name="answers")
+    choices = models.JSONField()
+    received_at = models.DateTimeField()
+    response_ms = models.PositiveIntegerField()
+    correct = models.BooleanField(null=True)
+    points = models.PositiveIntegerField(default=0)
+    streak_bonus = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["question", "received_at"]
+        constraints = [models.UniqueConstraint(fields=["player", "question"], name="live_one_answer")]
+
+    def __str__(self) -> str:
+        return f"{self.player_id} → {self.question_id}"

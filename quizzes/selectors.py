@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from edu.models import User
 from edu.selectors import ancestor_paths, home_region_path, user_school_id
-from quizzes.models import Attempt, Question, Quiz
+from quizzes.models import Attempt, LiveContest, Question, Quiz
 
 
 def is_bank_staff(user: User) -> bool:
@@ -142,3 +142,23 @@ def attempt_for_taker(*, request, attempt_id) -> Attempt:
     elif not attempt.guest_key or request.session.get("quiz_guest_key") != attempt.guest_key:
         raise Http404("No such attempt.")
     return attempt
+
+
+def contest_for_host(*, user: User, pk: int) -> LiveContest | None:
+    """The live contest a host screen may drive: its host's, or a manager's of its quiz; None otherwise."""
+    if not user.is_authenticated:
+        return None
+    contest = LiveContest.objects.select_related("quiz").filter(pk=pk).first()
+    if contest is None:
+        return None
+    if contest.host_id == user.pk or quizzes_managed(user=user).filter(pk=contest.quiz_id).exists():
+        return contest
+    return None
+
+
+def contests_hosted(*, user: User) -> QuerySet[LiveContest]:
+    if not is_bank_staff(user):
+        return LiveContest.objects.none()
+    return LiveContest.objects.filter(Q(host=user) | Q(quiz__in=quizzes_managed(user=user))).select_related(
+        "quiz"
+    )

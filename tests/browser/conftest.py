@@ -36,12 +36,29 @@ def pytest_collection_modifyitems(config, items):
     items[:] = [item for item in items if item not in browser_items] + browser_items
 
 
+def _fresh_server_process() -> None:
+    """In the forked server, undo what the test process built before the fork: its channel layers (made on
+    the consumer tests' event loops) and asgiref's single worker thread for thread-sensitive calls, which a
+    fork does not copy — without a fresh one every database call of a consumer would wait forever."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from asgiref.sync import SyncToAsync
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
+
+
 @pytest.fixture
 def live_server_url(transactional_db, settings):
     """A daphne process serving this test's database over HTTP and WebSocket, like `make run` does."""
     # The server process is forked from this one, so it inherits settings that already name the test
     # database (channels' own set-up would prefix the name a second time on PostgreSQL).
-    server = DaphneProcess("127.0.0.1", partial(make_application, static_wrapper=ASGIStaticFilesHandler))
+    server = DaphneProcess(
+        "127.0.0.1",
+        partial(make_application, static_wrapper=ASGIStaticFilesHandler),
+        setup=_fresh_server_process,
+    )
     server.start()
     if not server.ready.wait(timeout=30):
         server.terminate()
@@ -61,6 +78,10 @@ def browser():
     # synchronous and safe, so Django's guard is lifted for the browser tests only.
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import expect
+
+    # A loaded 2-core machine (CI, or benchmarks beside the tests) can take seconds to start a worker thread.
+    expect.set_options(timeout=15_000)
     playwright = sync_playwright().start()
     chromium = playwright.chromium.launch(executable_path=CHROMIUM)
     try:
