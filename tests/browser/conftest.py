@@ -5,13 +5,11 @@ Without it these tests skip with the reason — except where QK_REQUIRE_BROWSER 
 """
 
 import os
-from functools import partial
 from pathlib import Path
 
 import pytest
-from channels.testing.live import make_application
-from daphne.testing import DaphneProcess
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+from tests.live_server import daphne_server
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -36,38 +34,11 @@ def pytest_collection_modifyitems(config, items):
     items[:] = [item for item in items if item not in browser_items] + browser_items
 
 
-def _fresh_server_process() -> None:
-    """In the forked server, undo what the test process built before the fork: its channel layers (made on
-    the consumer tests' event loops) and asgiref's single worker thread for thread-sensitive calls, which a
-    fork does not copy — without a fresh one every database call of a consumer would wait forever."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from asgiref.sync import SyncToAsync
-    from channels.layers import channel_layers
-
-    channel_layers.backends.clear()
-    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
-
-
 @pytest.fixture
 def live_server_url(transactional_db, settings):
     """A daphne process serving this test's database over HTTP and WebSocket, like `make run` does."""
-    # The server process is forked from this one, so it inherits settings that already name the test
-    # database (channels' own set-up would prefix the name a second time on PostgreSQL).
-    server = DaphneProcess(
-        "127.0.0.1",
-        partial(make_application, static_wrapper=ASGIStaticFilesHandler),
-        setup=_fresh_server_process,
-    )
-    server.start()
-    if not server.ready.wait(timeout=30):
-        server.terminate()
-        raise RuntimeError("the live server did not start")
-    try:
-        yield f"http://127.0.0.1:{server.port.value}"
-    finally:
-        server.terminate()
-        server.join(timeout=10)
+    with daphne_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
