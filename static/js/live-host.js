@@ -30,26 +30,10 @@
   let busy = false;
   let busyTimer = null;
   let timer = null;
-  let toastTimer = null;
 
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = text;
-    return node;
-  }
-  function announce(text) {
-    const region = $("lh-announce");
-    region.textContent = "";
-    setTimeout(() => { region.textContent = text; }, 50);
-  }
-  function toast(text) {
-    const box = $("lh-toast");
-    box.textContent = text;
-    box.hidden = false;
-    clearTimeout(toastTimer);
-    toastTimer = setTimeout(() => { box.hidden = true; }, 6000);
-  }
+  const el = QkLiveSocket.el;
+  const announce = (text) => QkLiveSocket.announce($("lh-announce"), text);
+  const toast = (text) => QkLiveSocket.toast($("lh-toast"), text, 6000);
   function formatPoints(n) {
     return Number(n || 0).toLocaleString(document.documentElement.lang || undefined);
   }

@@ -52,7 +52,6 @@
     screen: "connecting",
   };
   let timer = null;
-  let toastTimer = null;
 
   function loadChoice() {
     try {
@@ -63,25 +62,9 @@
   }
 
   // --- small helpers -------------------------------------------------------------------------------------
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = text;
-    return node;
-  }
-  function announce(text) {
-    const region = $("lv-announce");
-    region.textContent = "";
-    // A fresh text node in a later task makes screen readers read it even when it repeats.
-    setTimeout(() => { region.textContent = text; }, 50);
-  }
-  function toast(text) {
-    const box = $("lv-toast");
-    box.textContent = text;
-    box.hidden = false;
-    clearTimeout(toastTimer);
-    toastTimer = setTimeout(() => { box.hidden = true; }, 5000);
-  }
+  const el = QkLiveSocket.el;
+  const announce = (text) => QkLiveSocket.announce($("lv-announce"), text);
+  const toast = (text) => QkLiveSocket.toast($("lv-toast"), text, 5000);
   function show(screen) {
     game.screen = screen;
     root.dataset.screen = screen;

@@ -242,5 +242,25 @@
     return { top: [], teams: message.teams || [] };
   };
 
+  // Small DOM helpers both screens use.
+  QkLiveSocket.el = function (tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = text;
+    return node;
+  };
+  QkLiveSocket.announce = function (region, text) {
+    region.textContent = "";
+    // A fresh text node in a later task makes screen readers read it even when it repeats.
+    setTimeout(() => { region.textContent = text; }, 50);
+  };
+  const toastTimers = new WeakMap();
+  QkLiveSocket.toast = function (box, text, ms) {
+    box.textContent = text;
+    box.hidden = false;
+    clearTimeout(toastTimers.get(box));
+    toastTimers.set(box, setTimeout(() => { box.hidden = true; }, ms));
+  };
+
   window.QkLiveSocket = QkLiveSocket;
 })();

@@ -62,3 +62,20 @@ def class_quiz(world, bank):
         QuizQuestion(quiz=quiz, question=q, position=i) for i, q in enumerate(bank[:6])
     )
     return quiz
+
+
+@pytest.fixture
+def live_quiz(world, bank):
+    """A published class quiz of three fixed questions, set by the teacher of school A, for live contests."""
+    quiz = Quiz.objects.create(
+        title="直播测验",
+        access=Quiz.Access.CLASS,
+        target_class=world.class_a,
+        owner_school=world.school_a,
+        created_by=world.teacher_a,
+        is_published=True,
+    )
+    QuizQuestion.objects.bulk_create(
+        QuizQuestion(quiz=quiz, question=q, position=i) for i, q in enumerate(bank[:3])
+    )
+    return quiz

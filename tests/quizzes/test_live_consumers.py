@@ -11,27 +11,16 @@ from django.test import Client
 
 from edu.asgi import application
 from quizzes.live import services
-from quizzes.models import LiveAnswer, LiveContest, LivePlayer, Quiz, QuizQuestion
+from quizzes.models import LiveAnswer, LiveContest, LivePlayer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
 
 
 @pytest.fixture
-def contest(world, bank):
-    quiz = Quiz.objects.create(
-        title="直播测验",
-        access=Quiz.Access.CLASS,
-        target_class=world.class_a,
-        owner_school=world.school_a,
-        created_by=world.teacher_a,
-        is_published=True,
-    )
-    QuizQuestion.objects.bulk_create(
-        QuizQuestion(quiz=quiz, question=q, position=i) for i, q in enumerate(bank[:3])
-    )
+def contest(world, live_quiz):
     return services.contest_create(
-        quiz=quiz, host=world.teacher_a, seconds_per_question=60, allow_guests=True
+        quiz=live_quiz, host=world.teacher_a, seconds_per_question=60, allow_guests=True
     )
 
 

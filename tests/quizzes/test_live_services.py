@@ -11,23 +11,7 @@ from django.utils import timezone
 
 from quizzes.live import services
 from quizzes.live.nicknames import nickname_problem
-from quizzes.models import Attempt, LiveAnswer, LiveContest, LivePlayer, Quiz, QuizQuestion
-
-
-@pytest.fixture
-def live_quiz(world, bank):
-    quiz = Quiz.objects.create(
-        title="直播测验",
-        access=Quiz.Access.CLASS,
-        target_class=world.class_a,
-        owner_school=world.school_a,
-        created_by=world.teacher_a,
-        is_published=True,
-    )
-    QuizQuestion.objects.bulk_create(
-        QuizQuestion(quiz=quiz, question=q, position=i) for i, q in enumerate(bank[:3])
-    )
-    return quiz
+from quizzes.models import Attempt, LiveAnswer, LiveContest, LivePlayer
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from django.test import Client
 from websockets.sync.client import connect
 
 from quizzes.live import services
-from quizzes.models import LiveAnswer, Quiz, QuizQuestion
+from quizzes.models import LiveAnswer
 from tests.live_server import daphne_server
 
 pytestmark = [
@@ -34,20 +34,9 @@ def receive_until(socket, kind: str, limit: int = 30) -> dict:
     raise AssertionError(f"no {kind} message")
 
 
-def test_host_and_players_on_different_workers(world, bank):
+def test_host_and_players_on_different_workers(world, live_quiz):
     assert settings.CHANNEL_LAYERS["default"]["BACKEND"].startswith("channels_redis")
-    quiz = Quiz.objects.create(
-        title="两个进程",
-        access=Quiz.Access.CLASS,
-        target_class=world.class_a,
-        owner_school=world.school_a,
-        created_by=world.teacher_a,
-        is_published=True,
-    )
-    QuizQuestion.objects.bulk_create(
-        QuizQuestion(quiz=quiz, question=q, position=i) for i, q in enumerate(bank[:2])
-    )
-    contest = services.contest_create(quiz=quiz, host=world.teacher_a, seconds_per_question=60)
+    contest = services.contest_create(quiz=live_quiz, host=world.teacher_a, seconds_per_question=60)
     player = services.player_join(contest=contest, user=world.student)
     right = contest.questions.get(position=0).version.correct[0]
     client = Client()

@@ -157,8 +157,17 @@ def test_student_sees_open_quizzes_and_history(world, login, class_quiz):
     assert Attempt.objects.filter(user=world.student).count() == 1
 
 
-@pytest.mark.parametrize(("persona", "expected"), [("guest", 404), ("teacher_b", 404), ("organiser_b", 404),
-                                                   ("volunteer", 404), ("student", 200), ("teacher_a", 200)])
+@pytest.mark.parametrize(
+    ("persona", "expected"),
+    [
+        ("guest", 404),
+        ("teacher_b", 404),
+        ("organiser_b", 404),
+        ("volunteer", 404),
+        ("student", 200),
+        ("teacher_a", 200),
+    ],
+)
 def test_leaderboard_gate(world, login, class_quiz, persona, expected):
     client = login(None if persona == "guest" else getattr(world, persona))
     assert client.get(f"/quizzes/{class_quiz.pk}/leaderboard/").status_code == expected
