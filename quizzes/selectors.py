@@ -131,15 +131,24 @@ def quizzes_open_for_user(*, user: User, limit: int = 10) -> list[Quiz]:
     return list(quizzes[:limit])
 
 
+def attempt_owner(*, request) -> Q:
+    """The one definition of whose attempts these are: the signed-in user's, or the guest attempts whose
+    key this browser's session holds."""
+    owned = Q(pk__in=[])
+    if request.user.is_authenticated:
+        owned |= Q(user_id=request.user.pk)
+    guest_key = request.session.get("quiz_guest_key")
+    if guest_key:
+        owned |= Q(user__isnull=True, guest_key=guest_key)
+    return owned
+
+
 def attempt_for_taker(*, request, attempt_id) -> Attempt:
     """An attempt belongs to its user, or to the guest whose session holds its key; nobody else sees it."""
-    attempt = Attempt.objects.select_related("quiz").filter(pk=attempt_id).first()
+    attempt = (
+        Attempt.objects.select_related("quiz").filter(attempt_owner(request=request), pk=attempt_id).first()
+    )
     if attempt is None:
-        raise Http404("No such attempt.")
-    if attempt.user_id is not None:
-        if not (request.user.is_authenticated and request.user.pk == attempt.user_id):
-            raise Http404("No such attempt.")
-    elif not attempt.guest_key or request.session.get("quiz_guest_key") != attempt.guest_key:
         raise Http404("No such attempt.")
     return attempt
 

@@ -367,47 +367,59 @@ def _option_order(version: QuestionVersion, *, shuffle: bool, rng: random.Random
     return order
 
 
-def attempt_answer(*, attempt: Attempt, position: int, selected: Sequence[int], now: datetime) -> AttemptItem:
-    """Save one answer the moment it is given. `selected` holds indices into the options as shown.
+def attempt_answer(
+    *, attempt_id, owner: Q, position: int, selected: Sequence[int], now: datetime
+) -> AttemptItem:
+    """Save one answer the moment it is given. `selected` holds indices into the options as shown; `owner`
+    is the gate's filter on attempts (selectors.attempt_owner).
 
-    The attempt's row is locked while the answer is written, so a submission running at the same moment
-    either sees this answer or comes strictly before it (and then the answer is refused, not lost silently).
+    One query finds the item and locks its attempt's row, so a submission running at the same moment either
+    sees this answer or comes strictly before it (and then the answer is refused, never lost silently).
     """
-    attempt = attempt_close_if_expired(attempt=attempt, now=now)
+    closed = False
     with transaction.atomic():
-        # One query fetches the item and locks its attempt's row.
         item = (
             AttemptItem.objects.select_related("version", "attempt__quiz")
             .select_for_update(of=("attempt",))
-            .filter(attempt_id=attempt.pk, position=position)
+            .filter(attempt__in=Attempt.objects.filter(owner, pk=attempt_id), position=position)
             .first()
         )
-        locked = item.attempt if item is not None else attempt
-        if locked.is_submitted or (locked.deadline and now >= locked.deadline):
-            # Past the deadline the attempt is closed with what was saved, by whoever looks at it next.
-            raise QuizError("attempt_closed", _("This attempt is closed; answers are no longer accepted."))
         if item is None:
+            if not Attempt.objects.filter(owner, pk=attempt_id).exists():
+                raise QuizError("no_such_attempt", _("There is no such attempt."))
             raise QuizError("no_such_question", _("There is no such question in this attempt."))
-        shown = item.option_order
-        if not selected or any(
-            not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < len(shown) for i in selected
-        ):
-            raise QuizError("invalid_choice", _("Choose one of the options."))
-        if item.version.type != "multiple" and len(set(selected)) != 1:
-            raise QuizError("one_choice_only", _("Choose exactly one option."))
-        if item.answered_at is not None and locked.quiz.review == Quiz.Review.AFTER_EACH:
-            # The answer was shown right away, so it cannot be changed afterwards.
-            raise QuizError("already_answered", _("You have already answered this question."))
-        item.selected = sorted({shown[i] for i in selected})
-        item.answered_at = now
-        item.score = marking.mark(
-            kind=item.version.type,
-            correct=item.version.correct,
-            selected=item.selected,
-            partial_credit=item.version.partial_credit,
-        )
-        item.save(update_fields=["selected", "answered_at", "score"])
+        locked = item.attempt
+        if not locked.is_submitted and locked.deadline and now >= locked.deadline:
+            # Past the deadline the attempt closes with what was saved.
+            _score_and_close(locked, now=now)
+            closed = True
+        elif not locked.is_submitted:
+            _save_answer(item, selected=selected, now=now)
+    if closed or locked.is_submitted:
+        raise QuizError("attempt_closed", _("This attempt is closed; answers are no longer accepted."))
     return item
+
+
+def _save_answer(item: AttemptItem, *, selected: Sequence[int], now: datetime) -> None:
+    shown = item.option_order
+    if not selected or any(
+        not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < len(shown) for i in selected
+    ):
+        raise QuizError("invalid_choice", _("Choose one of the options."))
+    if item.version.type != "multiple" and len(set(selected)) != 1:
+        raise QuizError("one_choice_only", _("Choose exactly one option."))
+    if item.answered_at is not None and item.attempt.quiz.review == Quiz.Review.AFTER_EACH:
+        # The answer was shown right away, so it cannot be changed afterwards.
+        raise QuizError("already_answered", _("You have already answered this question."))
+    item.selected = sorted({shown[i] for i in selected})
+    item.answered_at = now
+    item.score = marking.mark(
+        kind=item.version.type,
+        correct=item.version.correct,
+        selected=item.selected,
+        partial_credit=item.version.partial_credit,
+    )
+    AttemptItem.objects.filter(pk=item.pk).update(selected=item.selected, answered_at=now, score=item.score)
 
 
 def attempt_submit(*, attempt: Attempt, now: datetime) -> Attempt:
@@ -416,14 +428,19 @@ def attempt_submit(*, attempt: Attempt, now: datetime) -> Attempt:
     with transaction.atomic():
         locked = Attempt.objects.select_for_update().select_related("quiz").get(pk=attempt.pk)
         if not locked.is_submitted:
-            score = locked.items.aggregate(total=Sum("score"))["total"] or Decimal(0)
-            locked.score = score.quantize(Decimal("0.01"))
-            locked.passed = marking.passed(
-                score=locked.score, max_score=locked.max_score, pass_mark_percent=locked.quiz.pass_mark
-            )
-            locked.submitted_at = min(now, locked.deadline) if locked.deadline else now
-            locked.save(update_fields=["score", "passed", "submitted_at"])
+            _score_and_close(locked, now=now)
     return locked
+
+
+def _score_and_close(locked: Attempt, *, now: datetime) -> None:
+    """Inside the transaction that holds the attempt's row lock."""
+    score = locked.items.aggregate(total=Sum("score"))["total"] or Decimal(0)
+    locked.score = score.quantize(Decimal("0.01"))
+    locked.passed = marking.passed(
+        score=locked.score, max_score=locked.max_score, pass_mark_percent=locked.quiz.pass_mark
+    )
+    locked.submitted_at = min(now, locked.deadline) if locked.deadline else now
+    locked.save(update_fields=["score", "passed", "submitted_at"])
 
 
 def attempt_close_if_expired(*, attempt: Attempt, now: datetime) -> Attempt:

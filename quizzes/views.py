@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -172,7 +172,6 @@ def attempt_take(request: HttpRequest, attempt_id) -> HttpResponse:
 @require_POST
 def attempt_answer(request: HttpRequest, attempt_id) -> HttpResponse:
     """Save one answer. JSON for the page's script; a redirect for a plain form post."""
-    attempt = selectors.attempt_for_taker(request=request, attempt_id=attempt_id)
     wants_json = "application/json" in request.headers.get("Accept", "")
     try:
         position = int(request.POST.get("position", ""))
@@ -181,21 +180,28 @@ def attempt_answer(request: HttpRequest, attempt_id) -> HttpResponse:
         position, selected = -1, []
     go = request.POST.get("go", "next")
     try:
+        # The gate's ownership filter goes into the service's one locking query (the hot path of a quiz).
         item = services.attempt_answer(
-            attempt=attempt, position=position, selected=selected, now=timezone.now()
+            attempt_id=attempt_id,
+            owner=selectors.attempt_owner(request=request),
+            position=position,
+            selected=selected,
+            now=timezone.now(),
         )
     except services.QuizError as error:
+        if error.code == "no_such_attempt":
+            raise Http404("No such attempt.") from None
         if wants_json:
             status = 409 if error.code in {"attempt_closed", "already_answered"} else 400
             return JsonResponse({"ok": False, "code": error.code, "message": error.message}, status=status)
         if error.code == "attempt_closed":
             messages.warning(request, error.message)
-            return redirect("attempt_review", attempt_id=attempt.pk)
+            return redirect("attempt_review", attempt_id=attempt_id)
         if go == "next" and error.code == "invalid_choice" and not selected:
-            return redirect(f"{reverse('attempt_take', args=[attempt.pk])}?q={position + 1}")
+            return redirect(f"{reverse('attempt_take', args=[attempt_id])}?q={position + 1}")
         messages.error(request, error.message)
-        return redirect(f"{reverse('attempt_take', args=[attempt.pk])}?q={max(position, 0)}")
-    reveal = attempt.quiz.review == Quiz.Review.AFTER_EACH
+        return redirect(f"{reverse('attempt_take', args=[attempt_id])}?q={max(position, 0)}")
+    reveal = item.attempt.quiz.review == Quiz.Review.AFTER_EACH
     if wants_json:
         payload = {"ok": True, "position": item.position, "saved_at": item.answered_at.isoformat()}
         if reveal:
@@ -204,7 +210,7 @@ def attempt_answer(request: HttpRequest, attempt_id) -> HttpResponse:
     target = position if reveal or go == "stay" else position + 1
     if go == "prev":
         target = position - 1
-    return redirect(f"{reverse('attempt_take', args=[attempt.pk])}?q={max(target, 0)}")
+    return redirect(f"{reverse('attempt_take', args=[attempt_id])}?q={max(target, 0)}")
 
 
 @require_POST

@@ -4,6 +4,7 @@ import io
 
 import openpyxl
 import pytest
+from django.db.models import Q
 from django.utils import timezone
 
 from quizzes import services
@@ -15,7 +16,13 @@ def finish(quiz, user, right: int):
     attempt = services.attempt_start(quiz=quiz, user=user, now=timezone.now())
     for item in attempt.items.select_related("version").order_by("position")[:right]:
         shown = [item.option_order.index(i) for i in item.version.correct]
-        services.attempt_answer(attempt=attempt, position=item.position, selected=shown, now=timezone.now())
+        services.attempt_answer(
+            attempt_id=attempt.pk,
+            owner=Q(user=user),
+            position=item.position,
+            selected=shown,
+            now=timezone.now(),
+        )
     return services.attempt_submit(attempt=attempt, now=timezone.now())
 
 

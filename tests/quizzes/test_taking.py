@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
 from quizzes import services
@@ -145,7 +146,11 @@ def test_two_simultaneous_submissions_score_once(world, class_quiz):
     attempt = services.attempt_start(quiz=class_quiz, user=world.student, now=timezone.now())
     item = attempt.items.get(position=0)
     services.attempt_answer(
-        attempt=attempt, position=0, selected=[item.option_order.index(1)], now=timezone.now()
+        attempt_id=attempt.pk,
+        owner=Q(user=world.student),
+        position=0,
+        selected=[item.option_order.index(1)],
+        now=timezone.now(),
     )
     results, barrier = [], threading.Barrier(2)
 
