@@ -241,7 +241,7 @@ def load_core(ctx: DemoContext) -> None:
     _account(
         ctx,
         "student",
-        f"student, {yuelu_junior.name} {classes[0].grade}年级{classes[0].name}",
+        f"student, {yuelu_junior.name} {classes[0].label}",
         is_student=True,
         school_class=classes[0],
         nickname="小晴",
