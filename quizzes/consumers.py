@@ -7,6 +7,7 @@ import json
 import logging
 import time
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils import timezone
@@ -35,6 +36,16 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code):
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def dispatch(self, message):
+        # Channels' own dispatch first closes stale database connections on the database thread for every
+        # message, broadcasts included: a question to 2,500 players of one process would queue 2,500 hops
+        # behind the answers being written. These consumers touch the database only through
+        # database_sync_to_async, which closes stale connections around each call itself.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def join_group(self, group: str) -> None:
         await self.channel_layer.group_add(group, self.channel_name)

@@ -68,6 +68,6 @@ def test_database_and_redis_urls_switch_to_the_services():
     assert json.loads(result.stdout) == [
         "django.db.backends.postgresql",
         "qingkong",
-        "channels_redis.core.RedisChannelLayer",
+        "channels_redis.pubsub.RedisPubSubChannelLayer",
         "django.core.cache.backends.redis.RedisCache",
     ]

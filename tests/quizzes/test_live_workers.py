@@ -56,8 +56,8 @@ def test_host_and_players_on_different_workers(world, live_quiz):
             state = receive_until(host, "host_state")
             phone.send(json.dumps({"type": "hello", "token": player.token}))
             assert receive_until(phone, "welcome")["phase"] == "lobby"
-            # A host explaining for a while: the layer's idle reads must not drop anyone
-            # (channels-redis with redis-py 8 used to, after 5 s: django/channels_redis#422).
+            # A host explaining for a while: nobody may be dropped while the layer is idle (channels-redis's
+            # core layer with redis-py 8 did that after 5 s: django/channels_redis#422).
             time.sleep(7)
             host.send(json.dumps({"type": "command", "command": "start", "version": state["version"]}))
             assert receive_until(phone, "question")["index"] == 0
