@@ -17,7 +17,11 @@ What it does, each phase under a time limit:
 3. between two questions, optionally stay idle for `idle_gap` seconds (nothing sent: the connections must
    survive it) and optionally drop every player's connection and reconnect them all at once;
 4. close everything and measure the bare `websockets` broadcast server the same way (connect all players at
-   once, broadcast `ceiling_rounds` times a question-sized text, time until the last client has it).
+   once, broadcast the contest's own question text once unmeasured as a warm-up, then `ceiling_rounds`
+   times, and time until the last client has it).
+
+If not every player is welcomed in phase 1, no contest is played: the figures say so (`aborted`), with the
+connect errors and close codes.
 
 CPU seconds (utime + stime) of each watched process are read from /proc at the edges of every question.
 """
@@ -529,7 +533,10 @@ async def ceiling(spec: dict, text: str) -> dict:
     control = await connect(
         f"ws://{HOST}:{port}/control", compression=None, ping_interval=None, open_timeout=limits["phase"]
     )
-    message = json.loads(text) if text else {"type": "question", "options": ["a", "b", "c", "d"]}
+    # The contest's own question; when none was played (an aborted run), one of about the same size.
+    message = (
+        json.loads(text) if text else {"type": "question", "stem": "题" * 60, "options": ["选项" * 8] * 4}
+    )
     rounds = []
     cpu_before = cpu_snapshot(spec["ceiling_pids"])
     # One unmeasured broadcast first: the first write on each fresh connection allocates its buffers.
