@@ -39,9 +39,11 @@ def test_switcher_refuses_foreign_redirects(client):
     assert response["Location"] == "/"
 
 
-def test_chinese_catalogue_is_complete():
-    """Every msgid of the project has a Chinese translation, and none is fuzzy (English is the msgids)."""
-    po = LOCALE / "zh_Hans" / "LC_MESSAGES" / "django.po"
+@pytest.mark.parametrize("domain", ["django", "djangojs"])
+def test_chinese_catalogue_is_complete(domain):
+    """Every msgid of the project (templates and Python; the scripts) has a Chinese translation, and none
+    is fuzzy (English is the msgids)."""
+    po = LOCALE / "zh_Hans" / "LC_MESSAGES" / f"{domain}.po"
     result = subprocess.run(
         ["msgfmt", "--check", "--statistics", "-o", "/dev/null", str(po)],
         capture_output=True,
@@ -51,7 +53,7 @@ def test_chinese_catalogue_is_complete():
     assert result.returncode == 0, result.stderr
     assert "untranslated" not in result.stderr and "fuzzy" not in result.stderr, result.stderr
     translated = int(result.stderr.split()[0])
-    assert translated > 100
+    assert translated > (100 if domain == "django" else 20)
 
 
 def test_every_template_string_is_translated():
