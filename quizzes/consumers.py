@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from quizzes import selectors
 from quizzes.live import services
+from quizzes.models import LiveContest
 
 logger = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 4096
@@ -228,7 +229,8 @@ class HostConsumer(LiveConsumer):
 
     def tick_once(self) -> dict:
         services.contest_tick(contest_id=self.contest_id, now=timezone.now())
-        contest = selectors.contest_for_host(user=self.scope["user"], pk=self.contest_id)
+        # The gate ran when the screen connected; the clock only needs the contest's current state.
+        contest = LiveContest.objects.get(pk=self.contest_id)
         tally = services.tally(contest=contest)
         if tally["phase"] == "question" and tally["players"] and tally["answered"] >= tally["players"]:
             services.contest_tick(contest_id=self.contest_id, now=timezone.now(), all_answered=True)

@@ -86,22 +86,15 @@ def live_index(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _open_contest(pin: str) -> LiveContest:
-    contest = (
-        LiveContest.objects.exclude(status=LiveContest.Status.FINISHED)
-        .filter(pin=(pin or "").strip())
-        .first()
-    )
-    if contest is None:
-        raise Http404("No open contest has this PIN.")
-    return contest
+def _open_contest(pin: str) -> LiveContest | None:
+    open_contests = LiveContest.objects.exclude(status=LiveContest.Status.FINISHED)
+    return open_contests.filter(pin=(pin or "").strip()).first()
 
 
 def live_join(request: HttpRequest) -> HttpResponse:
     pin = request.GET.get("pin") or request.POST.get("pin") or ""
-    try:
-        contest = _open_contest(pin)
-    except Http404:
+    contest = _open_contest(pin)
+    if contest is None:
         messages.error(request, _("No contest is open with the PIN “%(pin)s”.") % {"pin": pin[:8]})
         return redirect("live_index")
     form = JoinForm(request.POST or None)

@@ -11,7 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from campaigns.models import Campaign
 from edu.models import Region, School, SchoolClass, localized
 
-LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+# The site's languages are the languages questions and quizzes come in.
+LANGUAGES = settings.LANGUAGES
 
 
 class Audience(models.TextChoices):

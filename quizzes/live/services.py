@@ -315,14 +315,8 @@ def _carry_out(*, contest: LiveContest, state: machine.ContestState, effect, now
         case machine.SkipQuestion(question_index=index):
             broadcast(group, {"type": "skipped", "index": index})
         case machine.Finish():
-            broadcast(
-                group,
-                {
-                    "type": "finished",
-                    "podium": standings(contest=contest, top=3)["top"],
-                    "teams": standings(contest=contest, top=3)["teams"],
-                },
-            )
+            podium = standings(contest=contest, top=3)
+            broadcast(group, {"type": "finished", "podium": podium["top"], "teams": podium["teams"]})
             transaction.on_commit(lambda: contest_record_attempts(contest_id=contest.pk))
         case _:
             pass  # ScheduleClose / CancelClose: the clock reads closes_at from the state on every tick.
