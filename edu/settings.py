@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "edu",
     "campaigns",
     "quizzes",
+    "volunteers",
 ]
 
 MIDDLEWARE = [

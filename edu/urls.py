@@ -24,6 +24,7 @@ urlpatterns = [
     path("campaigns/", include("campaigns.urls")),
     path("bank/", include("quizzes.bank_urls")),
     path("live/", include("quizzes.live_urls")),
+    path("volunteers/", include("volunteers.urls")),
     path("", include("quizzes.urls")),
     path("admin/", admin.site.urls),
 ]
