@@ -99,18 +99,22 @@ class PlayerConsumer(LiveConsumer):
     async def hello(self, content):
         if self.player is not None:
             return
-        player = await database_sync_to_async(services.player_for_token)(
-            contest_id=self.contest_id, token=content.get("token")
+        # Join the group before reading the screen, so that nothing broadcast after the read is missed (it
+        # waits in this consumer's queue behind the welcome). One trip to the database thread for both.
+        group = services.group_name(self.contest_id)
+        await self.join_group(group)
+        player, welcome = await database_sync_to_async(services.player_hello)(
+            contest_id=self.contest_id, token=content.get("token"), now=timezone.now()
         )
-        if player is None:
-            await self.error("bad_token", _("This player is not known here; join the contest again."))
-            return await self.close(code=4001)
-        if player.kicked:
+        if welcome is None:
+            await self.channel_layer.group_discard(group, self.channel_name)
+            self.groups_joined.remove(group)
+            if player is None:
+                await self.error("bad_token", _("This player is not known here; join the contest again."))
+                return await self.close(code=4001)
             await self.error("kicked", _("The host removed you from this contest."))
             return await self.close(code=4003)
         self.player = player
-        await self.join_group(services.group_name(self.contest_id))
-        welcome = await database_sync_to_async(services.player_welcome)(player=player, now=timezone.now())
         await self.send_json(welcome)
 
     async def answer(self, content):
@@ -138,9 +142,11 @@ class PlayerConsumer(LiveConsumer):
         await self.send_json(await database_sync_to_async(services.player_me)(player=self.player))
 
     async def live_message(self, event):
+        if self.player is None:
+            return  # broadcasts reach only players who have said hello
         message = event["message"]
         if message.get("type") == "kicked":
-            if self.player is not None and message.get("player") == self.player.pk:
+            if message.get("player") == self.player.pk:
                 await self.send_json({"type": "kicked"})
                 await self.close(code=4003)
             return

@@ -7,6 +7,7 @@ arrives while a close is being written waits for it and is then scored on its ow
 the close is lost. (SQLite runs one writer at a time, which gives the same order.)
 """
 
+import json
 import random
 import secrets
 from collections import Counter
@@ -166,23 +167,61 @@ def player_for_token(*, contest_id: int, token: str) -> LivePlayer | None:
     return LivePlayer.objects.select_related("contest").filter(contest_id=contest_id, token=token).first()
 
 
+def player_hello(*, contest_id: int, token: str, now: datetime) -> tuple[LivePlayer | None, dict | None]:
+    """A player (re)connecting: who they are and, unless the host removed them, the welcome with the screen
+    to show now. One trip to the database thread for both."""
+    player = player_for_token(contest_id=contest_id, token=token)
+    if player is None or player.kicked:
+        return player, None
+    return player, player_welcome(player=player, now=now)
+
+
 # --- answers ----------------------------------------------------------------------------------------------
+
+
+def _answer_context(*, contest_id: int, position: int) -> tuple[machine.ContestState, tuple | None]:
+    """The contest's state and what an answer needs to know about question `position` (its id, how many
+    options, its type; None if there is no such question). On PostgreSQL one statement, which holds the
+    contest's row under a share lock until the answer commits."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT c.state, q.id, jsonb_array_length(v.options), v.type"
+                " FROM quizzes_livecontest c"
+                " LEFT JOIN quizzes_livequestion q ON q.contest_id = c.id AND q.position = %s"
+                " LEFT JOIN quizzes_questionversion v ON v.id = q.version_id"
+                " WHERE c.id = %s FOR SHARE OF c",
+                [position, contest_id],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            raise LiveError("not_in_question", _("That question is not open."))
+        raw, question_id, options, question_type = row
+        state = json.loads(raw) if isinstance(raw, str | bytes) else raw
+        facts = None if question_id is None else (question_id, options, question_type)
+    else:
+        state = LiveContest.objects.filter(pk=contest_id).values_list("state", flat=True).first()
+        if state is None:
+            raise LiveError("not_in_question", _("That question is not open."))
+        question = (
+            LiveQuestion.objects.filter(contest_id=contest_id, position=position)
+            .values_list("pk", "version__options", "version__type")
+            .first()
+        )
+        facts = None if question is None else (question[0], len(question[1]), question[2])
+    return machine.ContestState.from_dict(state), facts
 
 
 def answer_submit(
     *, player: LivePlayer, question_index: int, choices: Sequence[int], now: datetime
 ) -> LiveAnswer:
-    """Record an answer stamped with the server's receive time `now`."""
+    """Record an answer stamped with the server's receive time `now`.
+
+    The hot path of a hall answering at once: BEGIN, the state under a share lock, one INSERT, COMMIT."""
     if not isinstance(question_index, int) or isinstance(question_index, bool):
         raise LiveError("invalid_message", _("That message was not understood."))
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT id FROM quizzes_livecontest WHERE id = %s FOR SHARE", [player.contest_id]
-                )
-        contest = LiveContest.objects.get(pk=player.contest_id)
-        state = machine.ContestState.from_dict(contest.state)
+        state, facts = _answer_context(contest_id=player.contest_id, position=question_index)
         if state.question_index != question_index or state.phase in (
             machine.Phase.LOBBY,
             machine.Phase.FINISHED,
@@ -192,31 +231,35 @@ def answer_submit(
             raise LiveError("too_late", _("Time was up: the answer arrived after the question closed."))
         if state.phase is machine.Phase.PAUSED:
             raise LiveError("not_in_question", _("The contest is paused."))
-        question = LiveQuestion.objects.select_related("version").get(
-            contest_id=contest.pk, position=question_index
-        )
-        options = len(question.version.options)
+        if facts is None:
+            raise LiveError("not_in_question", _("That question is not open."))
+        question_id, options, question_type = facts
         if (
             not isinstance(choices, list)
             or not choices
             or len(choices) > options
             or any(not isinstance(c, int) or isinstance(c, bool) or not 0 <= c < options for c in choices)
-            or (question.version.type != "multiple" and len(set(choices)) != 1)
+            or (question_type != "multiple" and len(set(choices)) != 1)
         ):
             raise LiveError("invalid_choice", _("Choose one of the options."))
+        answer = LiveAnswer(
+            player=player,
+            question_id=question_id,
+            choices=sorted(set(choices)),
+            received_at=now,
+            response_ms=machine.answer_response_ms(state, now),
+        )
         try:
-            with transaction.atomic():
-                answer = LiveAnswer.objects.create(
-                    player=player,
-                    question=question,
-                    choices=sorted(set(choices)),
-                    received_at=now,
-                    response_ms=machine.answer_response_ms(state, now),
-                )
+            # No savepoint (two round trips fewer): a duplicate ends the whole transaction, which has
+            # written nothing else.
+            with transaction.atomic(savepoint=False):
+                answer.save(force_insert=True)
         except IntegrityError:
             raise LiveError("already_answered", _("You have already answered this question.")) from None
         if state.phase is not machine.Phase.QUESTION:
             # Received in time, but the close was written first: score this one on its own.
+            contest = LiveContest.objects.get(pk=player.contest_id)
+            question = LiveQuestion.objects.select_related("version").get(pk=question_id)
             _score_answers(contest=contest, question=question, answers=[answer])
     return answer
 
