@@ -215,6 +215,17 @@ USE_TZ = True
 LANGUAGE_COOKIE_NAME = "qk_language"
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 
+# Volunteer service hours (volunteers.hour_rules.HourRules): up to 8 h a day the activity's organiser
+# approves, up to 12 h the campaign's organiser, more is refused; hours recorded afterwards within 90 days.
+VOLUNTEER_HOUR_RULES = {
+    "activity_max_daily_minutes": 8 * 60,
+    "max_daily_minutes": 12 * 60,
+    "max_clock_skew_minutes": 0,
+    "backfill_window_days": 90,
+    "time_zone": TIME_ZONE,
+    "star_threshold_hours": (100, 300, 600, 1000, 1500),
+}
+
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
