@@ -10,6 +10,7 @@ from edu import selectors
 from edu.forms import JoinClassForm
 from edu.models import Region, School
 from quizzes.selectors import quizzes_open_for_user
+from volunteers.views_volunteer import home_context as volunteer_home_context
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -43,6 +44,7 @@ def home(request: HttpRequest) -> HttpResponse:
             )
             context["organiser_subregions"] = Region.objects.filter(parent=user.region).count()
             context["organiser_campaigns_under_way"] = campaigns_under_way(user=user).count()
+        context.update(volunteer_home_context(user=user))
         if not user.roles:
             context["join_form"] = JoinClassForm()
     return render(request, "edu/home.html", context)
