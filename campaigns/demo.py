@@ -90,3 +90,44 @@ def load_campaigns(ctx: DemoContext) -> None:
             },
         )
         campaign.organisers.set([ctx.users[organiser]])
+
+
+@demo_loader(order=11)
+def load_second_classroom(ctx: DemoContext) -> None:
+    """The province's second-classroom term: the demo teacher's school enrolled, another invited."""
+    from django.utils import timezone
+
+    from campaigns.models import Enrollment, Term
+
+    campaign = Campaign.objects.filter(
+        kind=Campaign.Kind.SECOND_CLASSROOM, region=ctx.regions["430000"], title__endswith="“第二课堂”"
+    ).first()
+    if campaign is None:
+        return
+    term, _ = Term.objects.update_or_create(
+        campaign=campaign,
+        defaults={
+            "grades": list(range(4, 12)),
+            "target_registration_pct": 90,
+            "target_participation_pct": 90,
+            "pass_mark_pct": 60,
+        },
+    )
+    now = timezone.now()
+    enrolled, invited = ctx.users["teacher"].school, ctx.users["teacher2"].school
+    for school, status, organiser in (
+        (enrolled, Enrollment.Status.ENROLLED, "yuelu"),
+        (invited, Enrollment.Status.INVITED, "kaifu"),
+    ):
+        decided = status == Enrollment.Status.ENROLLED
+        Enrollment.objects.get_or_create(
+            term=term,
+            school=school,
+            defaults={
+                "status": status,
+                "invited_by": ctx.users[organiser],
+                "invited_at": now,
+                "decided_by": ctx.users["teacher"] if decided else None,
+                "decided_at": now if decided else None,
+            },
+        )

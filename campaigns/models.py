@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from edu.models import Region
+from edu.models import Region, grade_label
 
 
 class Campaign(models.Model):
@@ -71,3 +71,100 @@ class Campaign(models.Model):
         if today > self.ends_on:
             return "past"
         return "current"
+
+
+def _default_term_grades() -> list[int]:
+    return list(range(1, 13))
+
+
+class Term(models.Model):
+    """A second-classroom term: a campaign of that kind with the grades it covers and its targets."""
+
+    campaign = models.OneToOneField(
+        Campaign, on_delete=models.CASCADE, related_name="term", verbose_name=_("campaign")
+    )
+    grades = models.JSONField(_("grades"), default=_default_term_grades, help_text=_("School years 1–12."))
+    target_registration_pct = models.PositiveSmallIntegerField(
+        _("registration target (%)"),
+        default=90,
+        help_text=_("Share of the roster students of these grades who have registered."),
+    )
+    target_participation_pct = models.PositiveSmallIntegerField(
+        _("participation target (%)"),
+        default=90,
+        help_text=_("Share of the students who take part in the lessons and the final exam."),
+    )
+    pass_mark_pct = models.PositiveSmallIntegerField(
+        _("pass mark (%)"), default=60, help_text=_("The final exam's pass mark, as a share of full marks.")
+    )
+
+    class Meta:
+        verbose_name = _("second-classroom term")
+        verbose_name_plural = _("second-classroom terms")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(target_registration_pct__lte=100)
+                & Q(target_participation_pct__lte=100)
+                & Q(pass_mark_pct__lte=100),
+                name="term_percentages_at_most_100",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.campaign.title
+
+    @property
+    def grades_display(self) -> str:
+        """ "七年级–九年级" for a run of grades, else the grades one by one."""
+        grades = sorted(int(grade) for grade in self.grades)
+        if not grades:
+            return ""
+        if len(grades) > 2 and grades == list(range(grades[0], grades[-1] + 1)):
+            return f"{grade_label(grades[0])}–{grade_label(grades[-1])}"
+        return "、".join(grade_label(grade) for grade in grades)
+
+
+class Enrollment(models.Model):
+    """A school taking part in a term: invited by an organiser and accepted, or enrolled directly."""
+
+    class Status(models.TextChoices):
+        INVITED = "invited", _("invited")
+        ENROLLED = "enrolled", _("enrolled")
+        DECLINED = "declined", _("declined")
+
+    term = models.ForeignKey(
+        Term, on_delete=models.CASCADE, related_name="enrollments", verbose_name=_("term")
+    )
+    school = models.ForeignKey(
+        "edu.School", on_delete=models.CASCADE, related_name="enrollments", verbose_name=_("school")
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.INVITED)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("invited or enrolled by"),
+    )
+    invited_at = models.DateTimeField(_("invited at"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("enrollment")
+        verbose_name_plural = _("enrollments")
+        ordering = ["term", "school"]
+        constraints = [
+            models.UniqueConstraint(fields=["term", "school"], name="enrollment_one_per_term_and_school"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.term} – {self.school}"

@@ -259,3 +259,57 @@ def load_core(ctx: DemoContext) -> None:
             continue
         user.set_unusable_password()
         user.save(update_fields=["password"])
+
+
+DEMO_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+DEMO_GIVEN_NAMES = [
+    "子涵", "欣怡", "梓轩", "浩然", "雨桐", "一诺", "宇轩", "思琪", "俊熙", "可馨", "博文", "诗涵",
+    "明轩", "佳怡", "天佑", "若曦", "嘉懿", "晨阳", "语桐", "皓轩",
+]  # fmt: skip
+DEMO_ROSTER_PER_CLASS = 12
+
+
+@demo_loader(order=5)
+def load_roster(ctx: DemoContext) -> None:
+    """A roster for the demo teacher's school: 12 students a class, two thirds of them registered."""
+    from django.contrib.auth.hashers import make_password
+    from django.utils import timezone
+
+    from edu.models import Student
+    from edu.roster_parsing import ParsedStudent
+    from edu.rosters import roster_import
+
+    teacher = ctx.users["teacher"]
+    school = teacher.school
+    students = []
+    for klass in school.classes.filter(graduated_on__isnull=True).order_by("grade", "name"):
+        for number in range(1, DEMO_ROSTER_PER_CLASS + 1):
+            seed = klass.grade * 31 + int(klass.name.rstrip("班") or 0) * 7 + number
+            students.append(
+                ParsedStudent(
+                    row=len(students) + 2,
+                    name=DEMO_SURNAMES[seed % len(DEMO_SURNAMES)]
+                    + DEMO_GIVEN_NAMES[seed % len(DEMO_GIVEN_NAMES)],
+                    student_number=f"{school.code}{klass.grade:02d}{klass.name.rstrip('班'):0>2}{number:02d}",
+                    grade=klass.grade,
+                    class_name=klass.name,
+                    gender="F" if number % 2 else "M",
+                    birth_date=dt.date(ctx.today.year - klass.grade - 6, 1 + number % 12, 1 + seed % 28),
+                )
+            )
+    now = timezone.now()
+    result = roster_import(school=school, students=students, by=teacher, now=now)
+    if result.errors:
+        raise RuntimeError(f"The demo roster does not import: {result.errors[:3]}")
+    # Two thirds have claimed their account; they sign in with the demo password (hashed once for all).
+    password = make_password(DEMO_PASSWORD)
+    claimed = Student.objects.filter(
+        school=school, claimed_at__isnull=True, student_number__regex=r"(0[1-8])$"
+    )
+    User.objects.filter(student_record__in=claimed).update(password=password)
+    claimed.update(claimed_at=now)
+    for klass in school.classes.filter(grade=7, graduated_on__isnull=True):
+        klass.teachers.add(teacher)
+    sample = Student.objects.filter(school=school).order_by("student_number").select_related("user").first()
+    if sample is not None:
+        ctx.accounts.append((sample.user.username, f"student on the roster of {school.name}"))

@@ -7,6 +7,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Concat, Substr
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -14,6 +15,8 @@ from django.utils.translation import gettext_lazy as _
 JOIN_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 JOIN_CODE_LENGTH = 8
 CLASS_NUMBER = re.compile(r"(\d+)班")
+# A graduated class keeps its name with the year appended: "3班（2026届）", "Class 3 (class of 2026)".
+GRADUATED_CLASS = re.compile(r"(?P<name>.*)（(?P<year>\d{4})届）")
 
 
 def new_join_code() -> str:
@@ -124,6 +127,15 @@ class School(models.Model):
         _("demonstration status"), max_length=12, choices=Demonstration.choices, default=Demonstration.NONE
     )
     address = models.CharField(_("address"), max_length=255, blank=True)
+    requires_guardian_consent = models.BooleanField(
+        _("requires guardian consent"),
+        default=False,
+        help_text=_(
+            "Students get a claim slip and may use their account only after a guardian's consent is recorded."
+        ),
+    )
+    # The last year-end promotion, so that a second click cannot move every class up twice.
+    promoted_on = models.DateField(_("last promoted on"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("school")
@@ -140,6 +152,20 @@ class School(models.Model):
     @property
     def display_name(self) -> str:
         return localized(self.name, self.name_en)
+
+
+# The top grade of each kind of school: its students graduate at the year-end promotion.
+TOP_GRADES = {
+    School.Level.PRIMARY: 6,
+    School.Level.JUNIOR: 9,
+    School.Level.SENIOR: 12,
+    School.Level.VOCATIONAL: 12,
+    School.Level.UNIVERSITY: 16,
+}
+
+
+def top_grade(school: School) -> int:
+    return TOP_GRADES.get(school.level, 12)
 
 
 GRADE_NAMES_ZH = {
@@ -165,6 +191,12 @@ class SchoolClass(models.Model):
     headcount = models.PositiveIntegerField(_("headcount"), default=0)
     join_code = models.CharField(_("join code"), max_length=12, unique=True, default=new_join_code)
     join_enabled = models.BooleanField(_("students may join with the code"), default=True)
+    teachers = models.ManyToManyField(
+        "edu.User", blank=True, related_name="taught_classes", verbose_name=_("class teachers")
+    )
+    # A class whose students graduated at a year-end promotion is kept (its quizzes and results refer to
+    # it) under a name marked with the graduation year, and no longer counts as a class of the school.
+    graduated_on = models.DateField(_("graduated on"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("class")
@@ -183,8 +215,13 @@ class SchoolClass(models.Model):
         """七年级3班 in Chinese; "Grade 7, Class 3" in English where the name is the usual "3班"."""
         if not (get_language() or "").startswith("en"):
             return f"{grade_label(self.grade)}{self.name}"
-        match = CLASS_NUMBER.fullmatch(self.name)
-        return f"{grade_label(self.grade)}, " + (f"Class {match.group(1)}" if match else self.name)
+        name, year = self.name, None
+        graduated = GRADUATED_CLASS.fullmatch(name)
+        if graduated:
+            name, year = graduated["name"], graduated["year"]
+        match = CLASS_NUMBER.fullmatch(name)
+        label = f"{grade_label(self.grade)}, " + (f"Class {match.group(1)}" if match else name)
+        return f"{label} (class of {year})" if year else label
 
 
 class Role(models.TextChoices):
@@ -267,3 +304,66 @@ class User(AbstractUser):
     def public_name(self) -> str:
         """The only name shown to other users: the nickname, else initials of the username."""
         return self.nickname or f"{self.username[:1].upper()}."
+
+
+class Student(models.Model):
+    """A student on a school's roster: the record the school keeps, apart from the account the student uses.
+
+    The account (`user`) is made at import with an unusable password; the student claims it with a one-time
+    code from a printed slip. The class lives on the account (`user.school_class`) and nowhere else; `school`
+    is a copy for uniqueness and counts. `real_name` is for the school's staff only: every public screen shows
+    the account's nickname.
+    """
+
+    class Gender(models.TextChoices):
+        FEMALE = "F", _("female")
+        MALE = "M", _("male")
+
+    user = models.OneToOneField(
+        User, on_delete=models.CASCADE, related_name="student_record", verbose_name=_("account")
+    )
+    school = models.ForeignKey(
+        School, on_delete=models.CASCADE, related_name="roster", verbose_name=_("school")
+    )
+    real_name = models.CharField(_("real name"), max_length=50)
+    student_number = models.CharField(
+        _("student number"),
+        max_length=32,
+        unique=True,
+        help_text=_("Unique across the whole site, as the national student registration number is."),
+    )
+    gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True)
+    birth_date = models.DateField(_("date of birth"), null=True, blank=True)
+    claim_code_hash = models.CharField(_("claim code (hashed)"), max_length=128, blank=True, editable=False)
+    claim_code_issued_at = models.DateTimeField(_("claim code issued at"), null=True, blank=True)
+    claimed_at = models.DateTimeField(
+        _("registered at"), null=True, blank=True, help_text=_("When the student set a password.")
+    )
+    guardian_consent_at = models.DateTimeField(_("guardian consent recorded at"), null=True, blank=True)
+    guardian_consent_recorded_by = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("guardian consent recorded by"),
+    )
+    graduated_on = models.DateField(_("graduated on"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("student (roster)")
+        verbose_name_plural = _("students (roster)")
+        ordering = ["school", "student_number"]
+        indexes = [models.Index(fields=["school", "graduated_on"], name="student_school_current")]
+
+    def __str__(self) -> str:
+        return f"{self.student_number} {self.user.username}"
+
+    @property
+    def is_registered(self) -> bool:
+        return self.claimed_at is not None
+
+    @property
+    def has_guardian_consent(self) -> bool:
+        return self.guardian_consent_at is not None

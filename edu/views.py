@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from campaigns.selectors import school_terms
 from edu import selectors, services
 from edu.forms import JoinClassForm
 from edu.models import School
@@ -93,7 +94,8 @@ def school_list(request: HttpRequest) -> HttpResponse:
 def school_detail(request: HttpRequest, code: str) -> HttpResponse:
     school = selectors.school_for_user(user=request.user, code=code)
     is_staff_view = request.user.is_superuser or request.user.is_organiser or request.user.is_teacher
-    classes = school.classes.annotate(joined=Count("students", filter=Q(students__is_student=True)))
+    classes = selectors.classes_with_roster_counts(school=school)
+    can_admin = selectors.can_manage_school(user=request.user, school=school)
     return render(
         request,
         "edu/school_detail.html",
@@ -101,6 +103,9 @@ def school_detail(request: HttpRequest, code: str) -> HttpResponse:
             "school": school,
             "classes": classes if is_staff_view else None,
             "can_manage": selectors.teaches_at(user=request.user, school_id=school.pk),
+            "can_admin": can_admin,
+            # The second-classroom terms the school is invited to or enrolled in, with their checklists.
+            "school_terms": school_terms(school=school) if is_staff_view else [],
         },
     )
 
@@ -108,14 +113,24 @@ def school_detail(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 def class_detail(request: HttpRequest, pk: int) -> HttpResponse:
     school_class = selectors.class_for_user(user=request.user, pk=pk)
-    students = school_class.students.filter(is_student=True).order_by("nickname", "username")
+    students = selectors.class_accounts_without_roster(school_class=school_class)
+    can_manage = selectors.can_manage_class(user=request.user, school_class=school_class)
+    # Real names are for the school's own staff; organisers see how many are on the roster and registered.
+    roster = list(selectors.class_roster(school_class=school_class))
     return render(
         request,
         "edu/class_detail.html",
         {
             "school_class": school_class,
             "students": students,
-            "can_manage": selectors.can_manage_class(user=request.user, school_class=school_class),
+            "roster": roster if can_manage else [],
+            "roster_count": sum(1 for student in roster if student.graduated_on is None),
+            "registered_count": sum(
+                1 for student in roster if student.graduated_on is None and student.claimed_at is not None
+            ),
+            "teachers": list(school_class.teachers.order_by("first_name", "username")),
+            "can_manage": can_manage,
+            "can_admin": selectors.can_manage_school(user=request.user, school=school_class.school),
             "join_url": request.build_absolute_uri(f"/accounts/signup/?code={school_class.join_code}"),
         },
     )

@@ -51,3 +51,38 @@ def campaign(*, region: Region, title: str = "", **fields) -> Campaign:
     fields.setdefault("starts_on", today - dt.timedelta(days=5))
     fields.setdefault("ends_on", today + dt.timedelta(days=25))
     return Campaign.objects.create(region=region, title=title or f"活动{next(_seq)}", **fields)
+
+
+def roster_student(*, school_class: SchoolClass, real_name: str = "", student_number: str = "", **fields):
+    """A student on the school's roster with their (unclaimed) account in the class."""
+    from edu.models import Student
+
+    n = next(_seq)
+    number = student_number or f"2025{n:06d}"
+    account = User.objects.create(
+        username=f"s{number.lower()}", is_student=True, school_class=school_class, nickname=f"学{n % 10}"
+    )
+    account.set_unusable_password()
+    account.save(update_fields=["password"])
+    return Student.objects.create(
+        user=account,
+        school=school_class.school,
+        real_name=real_name or f"学生{n}",
+        student_number=number,
+        **fields,
+    )
+
+
+def term(*, region: Region, grades=(7, 8, 9), title: str = "", **fields):
+    """A second-classroom term: its campaign and its grades and targets."""
+    from campaigns.models import Term
+
+    campaign_keys = ("starts_on", "ends_on", "is_published")
+    campaign_fields = {key: fields.pop(key) for key in campaign_keys if key in fields}
+    owner = campaign(
+        region=region,
+        title=title or f"第二课堂{next(_seq)}",
+        kind=Campaign.Kind.SECOND_CLASSROOM,
+        **campaign_fields,
+    )
+    return Term.objects.create(campaign=owner, grades=list(grades), **fields)
