@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from edu.models import Region, School, SchoolClass, User
+from edu.models import Region, School, SchoolClass, Student, User
 
 
 @admin.register(Region)
@@ -84,4 +84,23 @@ class UserAdmin(BaseUserAdmin):
                 ]
             },
         ),
+    ]
+
+
+@admin.register(Student)
+class StudentAdmin(admin.ModelAdmin):
+    """Roster records. Claim codes are never shown (only their hash is stored) and are issued from the class
+    page, which prints them."""
+
+    list_display = ["student_number", "real_name", "school", "claimed_at", "graduated_on"]
+    list_filter = [("school", admin.RelatedOnlyFieldListFilter), "gender", "graduated_on"]
+    search_fields = ["student_number", "real_name", "user__username", "school__name", "school__code"]
+    autocomplete_fields = ["user", "school"]
+    list_select_related = ["school"]
+    readonly_fields = [
+        "claim_code_issued_at",
+        "claimed_at",
+        "guardian_consent_at",
+        "guardian_consent_recorded_by",
+        "created_at",
     ]

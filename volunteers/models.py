@@ -8,6 +8,7 @@ from django.db import models, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from campaigns.models import Campaign
 from edu.models import Region, School
@@ -155,7 +156,7 @@ class Team(models.Model):
 
     class Meta:
         verbose_name = _("team")
-        verbose_name_plural = _("teams")
+        verbose_name_plural = pgettext_lazy("volunteer service", "teams")
         ordering = ["name"]
         indexes = [
             models.Index(fields=["region_path"], name="team_region_path", opclasses=["varchar_pattern_ops"]),
@@ -334,6 +335,13 @@ class Signup(models.Model):
             # The seats count and the waiting list's order.
             models.Index(fields=["shift", "status", "created_at"], name="signup_queue"),
             models.Index(fields=["volunteer", "status"], name="signup_volunteer_status"),
+            # Check-ins not yet checked out: few at any time, looked for on every roster, queue and
+            # volunteer page load (missed_checkouts_close), so the index holds only them.
+            models.Index(
+                fields=["checked_in_at"],
+                name="signup_open_checkin",
+                condition=Q(checked_in_at__isnull=False, checked_out_at__isnull=True),
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -442,7 +450,7 @@ class HourRecord(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        verbose_name=_("decided by"),
+        verbose_name=pgettext_lazy("hour record", "decided by"),
     )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     corrects = models.ForeignKey(

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core import mail
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, Min, Sum
+from django.db.models import F, Max, Min, QuerySet, Sum
 from django.utils import timezone, translation
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
@@ -935,14 +935,28 @@ def checkout(*, signup: Signup, by: User, now: datetime) -> HourRecord:
         )
 
 
-def missed_checkouts_close(*, now: datetime) -> int:
-    """Close check-ins left open after their shift ended, at the shift's end; their records are flagged."""
+def missed_checkouts_close(
+    *,
+    now: datetime,
+    activities: Iterable[Activity] | QuerySet[Activity] | None = None,
+    volunteer: VolunteerProfile | None = None,
+) -> int:
+    """Close check-ins left open after their shift ended, at the shift's end; their records are flagged.
+
+    The command close_missed_checkouts closes every one; the roster, the hour queue and the volunteer's own
+    page close those of their activities or volunteer as they load, so that the embedded default needs no
+    scheduler. Each check-in is closed once, whoever gets there first.
+    """
     open_signups = Signup.objects.filter(
         status=Signup.Status.CONFIRMED,
         checked_in_at__isnull=False,
         checked_out_at__isnull=True,
         shift__ends_at__lte=now,
     ).select_related("shift__activity", "volunteer")
+    if activities is not None:
+        open_signups = open_signups.filter(shift__activity__in=activities)
+    if volunteer is not None:
+        open_signups = open_signups.filter(volunteer=volunteer)
     closed = 0
     for signup in open_signups.iterator():
         shift = signup.shift
@@ -1158,10 +1172,47 @@ def hour_record_correct(
 
 # --- certificates ------------------------------------------------------------------------------------------
 
+# Division names that stand for "the districts of a municipality" rather than a place of their own.
+_PLACEHOLDER_DIVISIONS = {"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"}
+
+
+def _office_name(region: Region) -> str:
+    """The anti-drug office of a region by its official name, 长沙市岳麓区禁毒委员会办公室: a county or
+    district is named with its city, as on an official seal. It is the organisation's own name, so it reads
+    the same on a certificate in any language."""
+    names = [region.name]
+    parent = region.parent if region.level == Region.Level.COUNTY else None
+    while parent is not None and parent.name in _PLACEHOLDER_DIVISIONS:
+        parent = parent.parent
+    if parent is not None:
+        names.insert(0, parent.name)
+    return f"{''.join(names)}禁毒委员会办公室"[: Certificate._meta.get_field("issuer_name").max_length]
+
+
+def _issuing_office(records) -> str:
+    """Who issues a certificate, as the Measures mean it: the organisation that organised and recorded the
+    service — the anti-drug office whose campaigns the records belong to, or, for campaigns of several
+    regions, the office of the smallest region that holds them all (Yuelu's and Kaifu's: Changsha's)."""
+    paths = list(records.values_list("activity__campaign__region__path", flat=True).distinct())
+    common = paths[0].rstrip("/").split("/") if paths else []
+    for path in paths[1:]:
+        segments = path.rstrip("/").split("/")
+        length = 0
+        while length < min(len(common), len(segments)) and common[length] == segments[length]:
+            length += 1
+        common = common[:length]
+    region = (
+        Region.objects.select_related("parent__parent").filter(path="/".join(common) + "/").first()
+        if common
+        else None
+    )
+    return _office_name(region) if region is not None else str(settings.SITE_NAME)
+
 
 def certificate_issue(*, volunteer: VolunteerProfile, issued_by: User, now: datetime) -> Certificate:
     """A free certificate of the volunteer's approved hours so far, by the volunteer or an organiser of their
-    region. It holds a snapshot: later corrections never change it."""
+    region, issued in the name of the anti-drug office that organised the service (whoever presses the
+    button). It holds a snapshot: later corrections, or a renamed region, never change it."""
     if issued_by.pk != volunteer.user_id and not can_manage_volunteer(user=issued_by, volunteer=volunteer):
         raise PermissionDenied
     with transaction.atomic():
@@ -1186,8 +1237,6 @@ def certificate_issue(*, volunteer: VolunteerProfile, issued_by: User, now: date
             }
         issued_on = _local_date(now)
         sequence = _next_in_sequence(f"certificate:{issued_on.year}")
-        is_organiser = issued_by.pk != volunteer.user_id
-        issuer = (issued_by.first_name or issued_by.nickname) if is_organiser else ""
         return Certificate.objects.create(
             number=f"QKC-{issued_on.year}-{sequence:06d}",
             volunteer=volunteer,
@@ -1197,7 +1246,7 @@ def certificate_issue(*, volunteer: VolunteerProfile, issued_by: User, now: date
             first_service_on=_local_date(summary["first"]),
             last_service_on=_local_date(summary["last"]),
             service_content=content,
-            issuer_name=issuer or str(settings.SITE_NAME),
+            issuer_name=_issuing_office(counting),
             issued_on=issued_on,
             issued_by=issued_by,
             created_at=now,

@@ -1,4 +1,4 @@
-"""Volunteer pages: the volunteer's own (urls_volunteer) and the organisers' (urls_organiser, under manage/)."""
+"""Volunteer pages: the volunteer's own (urls_volunteer) and the organisers' (urls_organiser, at manage/)."""
 
 from django.urls import include, path
 

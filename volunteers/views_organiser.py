@@ -351,6 +351,8 @@ def activity_roster(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     activity = selectors.activity_for_organiser(user=user, pk=pk)
     now = timezone.now()
+    # No scheduler needed to see a finished shift right: its missed check-outs are closed (and flagged) now.
+    services.missed_checkouts_close(now=now, activities=[activity])
     rosters = _rosters(activity, with_records=True)
     return render(
         request,
@@ -616,6 +618,8 @@ def _annotate_for_queue(user: User, records: list[HourRecord]) -> None:
 def hour_queue(request: HttpRequest) -> HttpResponse:
     user = request.user
     _require_manager(user)
+    # Missed check-outs of the user's activities become flagged records before the queue is read.
+    services.missed_checkouts_close(now=timezone.now(), activities=selectors.activities_organised(user=user))
     form = _hour_filter_form(request)
     records = _filtered_records(user, form).select_related(
         "activity__campaign", "volunteer__user", "corrects", "recorded_by", "decided_by"

@@ -90,8 +90,15 @@ def _user_label(user: User | None) -> str:
 # --- registration and profile ------------------------------------------------------------------------------
 
 
-@login_required
 def volunteer_register(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        # Most people who want to volunteer have no account yet: the sign-up page (which links to sign-in for
+        # those who do) brings them back here, with where they were going.
+        messages.info(
+            request,
+            _("First create your account (or sign in if you have one); then you register as a volunteer."),
+        )
+        return redirect(f"{reverse('account_signup')}?{urlencode({'next': request.get_full_path()})}")
     if selectors.volunteer_profile_for_user(user=request.user) is not None:
         return redirect(_safe_next(request, reverse("volunteer_profile_edit")))
     now = timezone.now()
@@ -357,6 +364,8 @@ def checkin(request: HttpRequest, activity_pk: int, token: str) -> HttpResponse:
             )
         return redirect("volunteer_checkin", activity_pk=activity.pk, token=token)
 
+    # Yesterday's forgotten check-out is closed at its shift's end, not offered as a check-out now.
+    services.missed_checkouts_close(now=now, volunteer=profile)
     signups = list(
         Signup.objects.filter(volunteer=profile, shift__activity=activity)
         .exclude(status=Signup.Status.CANCELLED)
@@ -435,6 +444,8 @@ def volunteer_me(request: HttpRequest) -> HttpResponse:
     if isinstance(profile, HttpResponse):
         return profile
     now = timezone.now()
+    # A check-in left open after its shift is closed at the shift's end (flagged) before the page is read.
+    services.missed_checkouts_close(now=now, volunteer=profile)
     signups = selectors.signups_for_volunteer(volunteer=profile).exclude(status=Signup.Status.CANCELLED)
     upcoming = list(
         signups.filter(shift__ends_at__gt=now).select_related("shift__activity").order_by("shift__starts_at")

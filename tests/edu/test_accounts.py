@@ -119,3 +119,12 @@ def test_account_pages_render_in_both_languages(db, client, path):
     assert client.get(path).status_code == 200
     client.cookies["qk_language"] = "zh-hans"
     assert client.get(path).status_code == 200
+
+
+def test_sign_in_page_leads_students_with_a_claim_slip_to_the_claim_page(db, client):
+    client.cookies["qk_language"] = "zh-hans"
+    page = client.get("/accounts/login/").content.decode()
+    assert 'href="/accounts/claim/"' in page and "激活单" in page
+    client.cookies["qk_language"] = "en"
+    page = client.get("/accounts/login/").content.decode()
+    assert 'href="/accounts/claim/"' in page and "claim code" in page

@@ -17,6 +17,7 @@ from volunteers.models import (
     Certificate,
     HourRecord,
     RegionHourTotal,
+    Shift,
     Signup,
     Skill,
     Team,
@@ -616,6 +617,40 @@ def test_missed_checkouts_close_at_the_shifts_end_flagged(vworld):
     assert still_on.is_checked_in
 
 
+def test_missed_checkouts_close_for_one_activity_or_one_volunteer(vworld):
+    other_activity = Activity.objects.create(
+        campaign=vworld.campaign,
+        title="校园禁毒讲座",
+        address="岳麓中学报告厅",
+        region=vworld.world.county_a,
+        signup_opens_at=vworld.now - dt.timedelta(days=1),
+        signup_closes_at=vworld.shift.starts_at,
+    )
+    other_shift = Shift.objects.create(
+        activity=other_activity,
+        starts_at=vworld.shift.starts_at,
+        ends_at=vworld.shift.ends_at,
+        capacity=5,
+    )
+    adult_here = signed_in_signup(vworld)
+    teen_here = signed_in_signup(vworld, volunteer=vworld.teen)
+    leader_there = signed_in_signup(vworld, volunteer=vworld.leader, shift=other_shift)
+    after = vworld.shift.ends_at + dt.timedelta(minutes=1)
+
+    # The roster and the hour queue close their activities' check-ins; the volunteer's page their own.
+    assert services.missed_checkouts_close(now=after, volunteer=vworld.adult) == 1
+    assert services.missed_checkouts_close(now=after, volunteer=vworld.adult) == 0
+    assert services.missed_checkouts_close(now=after, activities=[vworld.activity]) == 1
+    this_activity = Activity.objects.filter(pk=vworld.activity.pk)
+    assert services.missed_checkouts_close(now=after, activities=this_activity) == 0
+    for signup in (adult_here, teen_here, leader_there):
+        signup.refresh_from_db()
+    assert adult_here.auto_closed and teen_here.auto_closed
+    assert leader_there.is_checked_in
+    assert services.missed_checkouts_close(now=after) == 1
+    assert HourRecord.objects.filter(flag_reason="missed_checkout").count() == 3
+
+
 # --- records: backfill, approval and escalation -------------------------------------------------------------
 
 
@@ -997,15 +1032,56 @@ def test_a_certificate_snapshots_the_approved_hours(vworld):
 
 def test_certificates_are_issued_by_the_volunteer_or_an_organiser_of_their_region(vworld):
     vworld.approved_record(volunteer=vworld.adult, started_at=vworld.at(-5, 9), minutes=120)
-    vworld.organiser.first_name = "岳麓区禁毒办"
+    vworld.organiser.first_name = "王晓东"  # a person: the certificate names the office, not them
     vworld.organiser.save()
     with pytest.raises(PermissionDenied):
         services.certificate_issue(volunteer=vworld.adult, issued_by=vworld.outsider, now=timezone.now())
     certificate = services.certificate_issue(
         volunteer=vworld.adult, issued_by=vworld.organiser, now=timezone.now()
     )
-    assert certificate.issuer_name == "岳麓区禁毒办"
+    assert certificate.issuer_name == "长沙市岳麓区禁毒委员会办公室"
+    assert certificate.issued_by == vworld.organiser
     assert Certificate.objects.count() == 1
+
+
+def test_the_issuer_is_the_office_that_organised_the_service(vworld):
+    # The volunteer asks for it themselves: still the campaign's anti-drug office, never the site's name.
+    vworld.approved_record(volunteer=vworld.adult, started_at=vworld.at(-5, 9), minutes=120)
+    now = timezone.now()
+    own = services.certificate_issue(volunteer=vworld.adult, issued_by=vworld.adult.user, now=now)
+    assert own.issuer_name == "长沙市岳麓区禁毒委员会办公室"
+
+    # Service for a Kaifu campaign too: the office of the smallest region holding both, Changsha's.
+    kaifu = factories.campaign(region=vworld.world.county_b, title="开福区禁毒宣传月")
+    elsewhere = Activity.objects.create(
+        campaign=kaifu,
+        title="开福区禁毒宣传",
+        address="开福区湘江中路",
+        region=vworld.world.county_b,
+        signup_opens_at=now - dt.timedelta(days=9),
+        signup_closes_at=now,
+    )
+    record = vworld.make_record(
+        volunteer=vworld.adult, activity=elsewhere, started_at=vworld.at(-4, 9), minutes=60
+    )
+    services.hour_record_approve(record=record, approver=vworld.world.organiser_b, now=now)
+    both = services.certificate_issue(volunteer=vworld.adult, issued_by=vworld.adult.user, now=now)
+    assert both.issuer_name == "长沙市禁毒委员会办公室"
+
+    # The name is a snapshot: renaming the region later changes no issued certificate.
+    vworld.world.county_a.name = "岳麓新区"
+    vworld.world.county_a.save()
+    own.refresh_from_db()
+    assert own.issuer_name == "长沙市岳麓区禁毒委员会办公室"
+
+
+def test_a_municipal_district_is_named_with_its_municipality(world):
+    beijing = factories.region(code="110000", name="北京市", name_en="Beijing", level=1)
+    districts = factories.region(code="110100", name="市辖区", level=2, parent=beijing)
+    dongcheng = factories.region(code="110101", name="东城区", level=3, parent=districts)
+    assert services._office_name(dongcheng) == "北京市东城区禁毒委员会办公室"
+    assert services._office_name(world.province) == "湖南省禁毒委员会办公室"
+    assert services._office_name(world.city) == "长沙市禁毒委员会办公室"
 
 
 # --- reminders ----------------------------------------------------------------------------------------------

@@ -419,7 +419,8 @@ def test_roster_query_budget(vworld, login, django_assert_max_num_queries):
         profile = vworld.make_profile(username=f"r{n}", region=vworld.world.county_a, nickname=f"志愿{n}")
         signup(vworld.shift_big, profile)
     client = login(vworld.organiser)
-    with django_assert_max_num_queries(10):
+    # 11: one of them looks for missed check-outs to close (none here).
+    with django_assert_max_num_queries(11):
         assert client.get(f"{MANAGE}/activities/{vworld.activity.pk}/").status_code == 200
 
 
@@ -477,6 +478,30 @@ def test_auto_closed_check_outs_are_marked(vworld, login):
     assert forgot.auto_closed
     page = english(login(vworld.organiser)).get(f"{MANAGE}/activities/{vworld.activity.pk}/").content.decode()
     assert "auto-closed" in page and "flagged" in page
+
+
+def test_the_roster_and_the_queue_close_missed_checkouts_as_they_load(vworld, login):
+    # No scheduler on the embedded default: the pages an organiser opens after a shift close its check-ins.
+    yesterday = Shift.objects.create(
+        activity=vworld.activity, role="", starts_at=vworld.at(-1, 9), ends_at=vworld.at(-1, 12), capacity=3
+    )
+    on_roster = signup(yesterday, vworld.adult, checked_in_at=vworld.at(-1, 9), checkin_method="qr")
+    page = english(login(vworld.organiser)).get(f"{MANAGE}/activities/{vworld.activity.pk}/").content.decode()
+    on_roster.refresh_from_db()
+    assert on_roster.auto_closed and on_roster.checked_out_at == vworld.at(-1, 12)
+    assert "auto-closed" in page and "flagged" in page
+
+    in_queue = signup(yesterday, vworld.teen, checked_in_at=vworld.at(-1, 10), checkin_method="qr")
+    # Another region's organiser opening their own queue closes nothing of ours.
+    login(vworld.outsider).get(f"{MANAGE}/hours/")
+    in_queue.refresh_from_db()
+    assert in_queue.is_checked_in
+    page = english(login(vworld.organiser)).get(f"{MANAGE}/hours/").content.decode()
+    in_queue.refresh_from_db()
+    assert in_queue.auto_closed
+    record = HourRecord.objects.get(signup=in_queue)
+    assert (record.minutes, record.flag_reason, record.status) == (120, "missed_checkout", "pending")
+    assert "missed check-out, closed at the shift" in page
 
 
 def test_outsider_cannot_tick_in_or_out(vworld, login):
