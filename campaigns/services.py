@@ -116,7 +116,15 @@ def enrollment_enroll(*, term: Term, school: School, by: User, now: datetime) ->
             status=Enrollment.Status.ENROLLED
         ).update(status=Enrollment.Status.ENROLLED, decided_by=by, decided_at=now):
             enrollment.refresh_from_db()
+        _progress_rows(term=term, school=school)
     return enrollment
+
+
+def _progress_rows(*, term: Term, school: School) -> None:
+    """An enrolled school's roster students count in the term's figures from the start."""
+    from campaigns.lessons import progress_ensure_for_school
+
+    progress_ensure_for_school(term=term, school=school)
 
 
 def enrollment_decide(*, enrollment: Enrollment, accept: bool, by: User, now: datetime) -> Enrollment:
@@ -126,10 +134,13 @@ def enrollment_decide(*, enrollment: Enrollment, accept: bool, by: User, now: da
         [Enrollment.Status.INVITED, Enrollment.Status.DECLINED] if accept else [Enrollment.Status.INVITED]
     )
     status = Enrollment.Status.ENROLLED if accept else Enrollment.Status.DECLINED
-    changed = Enrollment.objects.filter(pk=enrollment.pk, status__in=allowed).update(
-        status=status, decided_by=by, decided_at=now
-    )
-    enrollment.refresh_from_db()
+    with transaction.atomic():
+        changed = Enrollment.objects.filter(pk=enrollment.pk, status__in=allowed).update(
+            status=status, decided_by=by, decided_at=now
+        )
+        enrollment.refresh_from_db()
+        if changed and accept:
+            _progress_rows(term=enrollment.term, school=enrollment.school)
     if not changed and enrollment.status != status:
         raise EnrollmentError(
             _("The school is enrolled in this term by the organiser and cannot decline it here.")

@@ -1,10 +1,11 @@
 """The home page. Like urls.py and asgi.py it is project level: it sits above the apps and composes them,
 while the core (models, selectors, services) imports no app."""
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from campaigns.lessons import student_paths
 from campaigns.selectors import campaigns_for_home, campaigns_under_way
 from edu import selectors
 from edu.forms import JoinClassForm
@@ -21,20 +22,21 @@ def home(request: HttpRequest) -> HttpResponse:
         if user.is_student and user.school_class_id:
             context["student_class"] = user.school_class
             context["student_school"] = user.school_class.school
+            context["student_paths"] = student_paths(user=user)
         context["open_quizzes"] = quizzes_open_for_user(user=user, limit=5)
         if user.is_teacher and user.school_id:
             context["teacher_school"] = user.school
-            classes = list(
-                selectors.classes_for_user(user=user)
-                .filter(school_id=user.school_id)
-                .annotate(joined=Count("students", filter=Q(students__is_student=True)))
-                .order_by("grade", "name")
-            )
+            # On the platform: roster students who have claimed their account, and students who joined with
+            # the class code; out of the roster's size (or the headcount typed in, without a roster).
+            classes = list(selectors.classes_with_roster_counts(school=user.school))
+            for klass in classes:
+                klass.on_platform = klass.registered + klass.joined
+                klass.size = selectors.class_headcount(klass)
             context["teacher_classes"] = classes
             context["teacher_totals"] = {
                 "classes": len(classes),
-                "joined": sum(c.joined for c in classes),
-                "headcount": sum(c.headcount for c in classes),
+                "joined": sum(c.on_platform for c in classes),
+                "headcount": sum(c.size for c in classes),
             }
         if user.is_organiser and user.region_id:
             schools = School.objects.filter(region_path__startswith=user.region.path)

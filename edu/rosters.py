@@ -452,7 +452,16 @@ def student_claim(*, username: str, claim_code: str, password: str, now: datetim
         user.save(update_fields=["password", "is_active"])
         record.claimed_at = now
         record.save(update_fields=["claimed_at"])
+        _second_classroom_progress(user)
     return user
+
+
+def _second_classroom_progress(user: User) -> None:
+    """Registration and class count in the second-classroom figures: the student's term progress follows
+    in the same transaction (imported here, so that the roster core does not depend on campaigns)."""
+    from campaigns.lessons import progress_recompute_user
+
+    progress_recompute_user(user=user)
 
 
 def _wrong_claim_message() -> str:
@@ -468,8 +477,10 @@ def student_move(*, student: Student, school_class: SchoolClass, by: User, now: 
         raise RosterError(_("A student can only move to a current class of their own school."))
     if student.graduated_on is not None:
         raise RosterError(_("This student has graduated."))
-    User.objects.filter(pk=student.user_id).update(school_class=school_class)
-    student.user.school_class = school_class
+    with transaction.atomic():
+        User.objects.filter(pk=student.user_id).update(school_class=school_class)
+        student.user.school_class = school_class
+        _second_classroom_progress(student.user)
     logger.info("Student %s moved to class %s by %s at %s", student.pk, school_class.pk, by.username, now)
     return student
 

@@ -441,6 +441,12 @@ def _score_and_close(locked: Attempt, *, now: datetime) -> None:
     )
     locked.submitted_at = min(now, locked.deadline) if locked.deadline else now
     locked.save(update_fields=["score", "passed", "submitted_at"])
+    if locked.user_id and locked.school_class_id:
+        # A student's attempt may finish a second-classroom lesson or be a term's final exam: the progress
+        # row changes in this same transaction.
+        from campaigns.lessons import progress_attempt_submitted
+
+        progress_attempt_submitted(attempt=locked, now=now)
 
 
 def attempt_close_if_expired(*, attempt: Attempt, now: datetime) -> Attempt:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from campaigns.lessons import exam_locked
 from edu.tabular import write_csv, write_xlsx
 from quizzes import results, selectors, services
 from quizzes.forms import GuestStartForm, QuizForm, QuizRuleFormSet
@@ -125,6 +126,9 @@ def quiz_start(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("quiz_detail", pk=pk)
         guest_name = form.cleaned_data["nickname"]
         guest_key = request.session.setdefault("quiz_guest_key", secrets.token_urlsafe(24))
+    if exam_locked(quiz=quiz, user=request.user):
+        messages.error(request, _("The final exam opens once you have finished every lesson of your grade."))
+        return redirect("quiz_detail", pk=pk)
     try:
         attempt = services.attempt_start(
             quiz=quiz, user=user, guest_key=guest_key, guest_name=guest_name, now=timezone.now()

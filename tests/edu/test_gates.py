@@ -126,3 +126,19 @@ def test_home_for_each_role(world, login):
     assert "岳麓区" in login(world.organiser_a).get("/").content.decode()
     assert "/admin/" in login(world.admin).get("/").content.decode()
     assert login(None).get("/").status_code == 200
+
+
+def test_teacher_home_counts_claimed_roster_students_not_unclaimed_accounts(world, login):
+    from django.utils import timezone
+
+    from tests import factories
+
+    claimed = factories.roster_student(school_class=world.class_a)
+    claimed.claimed_at = timezone.now()
+    claimed.save()
+    for _ in range(3):
+        factories.roster_student(school_class=world.class_a)
+    classes = login(world.teacher_a).get("/").context["teacher_classes"]
+    klass = next(c for c in classes if c.pk == world.class_a.pk)
+    # The persona student joined with the code; one of four roster students has claimed the account.
+    assert klass.on_platform == 2 and klass.size == 4
