@@ -603,7 +603,58 @@ def student_personal_data(*, student: Student) -> dict:
             "last_login": _iso(user.last_login),
             "is_active": user.is_active,
         },
+        **_account_activity(user),
     }
+
+
+def _account_activity(user: User) -> dict[str, list[dict]]:
+    """What the account did that the school's staff see: quiz results, live-contest entries (with the
+    nickname typed for them) and second-classroom lessons. Imported here: the roster core does not depend
+    on the apps above it."""
+    from campaigns.models import LessonCompletion
+    from quizzes.models import Attempt, LivePlayer
+
+    attempts = Attempt.objects.filter(user=user).select_related("quiz").order_by("started_at", "pk")
+    players = LivePlayer.objects.filter(user=user).select_related("contest").order_by("joined_at", "pk")
+    lessons = (
+        LessonCompletion.objects.filter(user=user).select_related("lesson").order_by("completed_at", "pk")
+    )
+    return {
+        "quiz_attempts": [
+            {
+                "quiz": attempt.quiz.title,
+                "number": attempt.number,
+                "started_at": _iso(attempt.started_at),
+                "submitted_at": _iso(attempt.submitted_at),
+                "score": None if attempt.score is None else f"{attempt.score.normalize():f}",
+                "max_score": f"{attempt.max_score.normalize():f}",
+                "passed": attempt.passed,
+            }
+            for attempt in attempts
+        ],
+        "live_contests": [
+            {
+                "contest": player.contest.title,
+                "nickname": player.nickname,
+                "team": player.team,
+                "score": player.score,
+                "rank": player.rank,
+                "joined_at": _iso(player.joined_at),
+            }
+            for player in players
+        ],
+        "lessons": [
+            {"lesson": done.lesson.title, "completed_at": _iso(done.completed_at)} for done in lessons
+        ],
+    }
+
+
+def _typed_names_remove(user: User) -> None:
+    """Scores stay in the figures; the names typed for them (often the real one) go with the account's."""
+    from quizzes.models import Attempt, LivePlayer
+
+    Attempt.objects.filter(user=user).exclude(guest_name="").update(guest_name="")
+    LivePlayer.objects.filter(user=user).update(nickname=f"#{user.pk}")
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -620,6 +671,7 @@ def student_delete(*, student: Student, by: User, now: datetime) -> None:
         student_id = student.pk
         student.delete()
         EmailAddress.objects.filter(user=user).delete()
+        _typed_names_remove(user)
         user.username = f"deleted-{user.pk}"
         user.nickname = ""
         user.first_name = user.last_name = user.email = ""

@@ -1,10 +1,12 @@
 """Roster pages: upload with a preview, the template, claim slips and the claim page, a student's move,
 consent, export and deletion, class teachers, the school's consent rule and the year-end promotion."""
 
+import contextlib
 import io
 import json
 import logging
 import secrets
+import unicodedata
 from datetime import timedelta
 from pathlib import PurePath
 
@@ -16,7 +18,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.storage import default_storage
+from django.core.files.storage import storages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -67,6 +69,11 @@ TEMPLATE_EXAMPLES = {
 # A whole class may claim from one school IP at once, so the IP limit is generous; wrong codes for one
 # username are few.
 CLAIM_LIMITS = {"ip": (100, 10 * 60), "username": (5, 15 * 60)}
+
+
+def _uploads():
+    """Where an upload waits between preview and confirm: the private storage, never served."""
+    return storages["private"]
 
 
 def _posted(request: HttpRequest) -> tuple:
@@ -170,7 +177,7 @@ def _upload_keep(request: HttpRequest, school: School, upload) -> str:
     _upload_sweep()
     token = secrets.token_hex(16)
     suffix = PurePath(upload.name).suffix.lower()
-    stored = default_storage.save(f"{ROSTER_DIR}/{token}{suffix}", upload)
+    stored = _uploads().save(f"{ROSTER_DIR}/{token}{suffix}", upload)
     pending = dict(request.session.get(ROSTER_SESSION_KEY, {}))
     pending[token] = {
         "name": PurePath(upload.name).name[:200],
@@ -187,7 +194,7 @@ def _upload_keep(request: HttpRequest, school: School, upload) -> str:
 def _upload_pending(request: HttpRequest, token: str, school: School) -> dict:
     """The upload behind this token, only for the session that uploaded it and the school it was for."""
     pending = request.session.get(ROSTER_SESSION_KEY, {}).get(token)
-    if pending is None or pending.get("school") != school.pk or not default_storage.exists(pending["path"]):
+    if pending is None or pending.get("school") != school.pk or not _uploads().exists(pending["path"]):
         raise Http404("No such upload.")
     return pending
 
@@ -202,7 +209,7 @@ def _upload_forget(request: HttpRequest, token: str) -> None:
 
 def _upload_parse(pending: dict) -> RosterResult:
     try:
-        with default_storage.open(pending["path"], "rb") as handle:
+        with _uploads().open(pending["path"], "rb") as handle:
             data = handle.read()
         return parse_roster(
             data, pending["name"], today=timezone.localdate(), max_rows=rosters.ROSTER_MAX_ROWS
@@ -220,10 +227,10 @@ def _upload_parse(pending: dict) -> RosterResult:
 def _upload_sweep() -> None:
     cutoff = timezone.now() - ROSTER_FILE_MAX_AGE
     try:
-        _dirs, files = default_storage.listdir(ROSTER_DIR)
+        _dirs, files = _uploads().listdir(ROSTER_DIR)
         for name in files:
             path = f"{ROSTER_DIR}/{name}"
-            if default_storage.get_modified_time(path) < cutoff:
+            if _uploads().get_modified_time(path) < cutoff:
                 _delete_quietly(path)
     except (FileNotFoundError, NotImplementedError, OSError):
         return
@@ -231,7 +238,7 @@ def _upload_sweep() -> None:
 
 def _delete_quietly(path: str) -> None:
     try:
-        default_storage.delete(path)
+        _uploads().delete(path)
     except OSError:
         logger.warning("Could not delete the roster file %s", path)
 
@@ -380,20 +387,26 @@ def _limit_key(kind: str, value: str) -> str:
     return f"claim-limit:{kind}:{value}"
 
 
-def _limited(kind: str, value: str) -> bool:
-    limit, _window = CLAIM_LIMITS[kind]
-    return (cache.get(_limit_key(kind, value)) or 0) >= limit
-
-
-def _count(kind: str, value: str) -> None:
-    """One more attempt in the window; the window starts at the first attempt (cache.add is atomic)."""
-    _limit, window = CLAIM_LIMITS[kind]
+def _take(kind: str, value: str) -> bool:
+    """Count one attempt before it is made and say whether it is within the limit. Counting only after the
+    (slow, hashed) check let a burst of parallel attempts all pass the check; cache.add and incr are atomic,
+    so every attempt in flight sees the others. The window starts at the first attempt."""
+    limit, window = CLAIM_LIMITS[kind]
     key = _limit_key(kind, value)
-    if not cache.add(key, 1, window):
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, window)
+    if cache.add(key, 1, window):
+        return limit >= 1
+    try:
+        return cache.incr(key) <= limit
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, window)
+        return True
+
+
+def _give_back(kind: str, value: str) -> None:
+    """Only wrong codes use up a username's attempts: one that got past the code (a weak password, a code
+    already used, consent missing) is handed back."""
+    with contextlib.suppress(ValueError):  # the window ran out meanwhile: nothing to give back
+        cache.decr(_limit_key(kind, value))
 
 
 @sensitive_post_parameters("claim_code", "password1", "password2")
@@ -405,14 +418,15 @@ def claim(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         ip = _client_ip(request)
-        username = request.POST.get("username", "").strip().lower()[:150]
-        if _limited("ip", ip) or (username and _limited("username", username)):
-            form.is_valid()
+        # Folded the way a database's case-insensitive match may fold it (PostgreSQL's UPPER('ſ') is 'S'), so
+        # that no spelling of a username gets a fresh count of attempts.
+        username = unicodedata.normalize("NFKC", request.POST.get("username", "")).strip().casefold()[:150]
+        valid = form.is_valid()
+        if not _take("ip", ip) or (valid and not _take("username", username)):
             form.add_error(None, _("Too many attempts. Wait a quarter of an hour and try again."))
             status = 429
         else:
-            _count("ip", ip)
-            if form.is_valid():
+            if valid:
                 try:
                     user = rosters.student_claim(
                         username=form.cleaned_data["username"],
@@ -421,10 +435,11 @@ def claim(request: HttpRequest) -> HttpResponse:
                         now=timezone.now(),
                     )
                 except rosters.ClaimRefused as exc:
-                    if exc.reason == rosters.ClaimRefused.WRONG:
-                        _count("username", username)
+                    if exc.reason != rosters.ClaimRefused.WRONG:
+                        _give_back("username", username)
                     form.add_error(None, exc.message)
                 except ValidationError as exc:
+                    _give_back("username", username)
                     form.add_error("password1", exc)
                 else:
                     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
@@ -496,7 +511,7 @@ def student_export(request: HttpRequest, pk: int) -> HttpResponse:
         rows = [
             [section, key, "" if value is None else str(value)]
             for section, values in data.items()
-            for key, value in values.items()
+            for key, value in _flat(values)
         ]
         response = _spreadsheet(
             [_("Section"), _("Field"), _("Value")],
@@ -507,6 +522,15 @@ def student_export(request: HttpRequest, pk: int) -> HttpResponse:
         )
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _flat(values: dict | list[dict]) -> list[tuple[str, object]]:
+    """A section as (field, value) rows: a list of records numbers its fields ("1 quiz", "1 score")."""
+    if isinstance(values, dict):
+        return list(values.items())
+    return [
+        (f"{index} {key}", value) for index, item in enumerate(values, start=1) for key, value in item.items()
+    ]
 
 
 @login_required

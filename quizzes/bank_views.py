@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.files.storage import default_storage
+from django.core.files.storage import storages
 from django.core.paginator import Paginator
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
@@ -70,6 +70,11 @@ CONTENT_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "csv": "text/csv; charset=utf-8",
 }
+
+
+def _uploads():
+    """Where an upload waits between preview and confirm: the private storage, never served."""
+    return storages["private"]
 
 
 def bank_staff_required(view):
@@ -391,7 +396,7 @@ def _import_keep(request: HttpRequest, upload) -> str:
     _import_sweep()
     token = secrets.token_hex(16)
     suffix = PurePath(upload.name).suffix.lower()
-    stored = default_storage.save(f"{IMPORT_DIR}/{token}{suffix}", upload)
+    stored = _uploads().save(f"{IMPORT_DIR}/{token}{suffix}", upload)
     pending = dict(request.session.get(IMPORT_SESSION_KEY, {}))
     pending[token] = {
         "name": PurePath(upload.name).name[:200],
@@ -408,7 +413,7 @@ def _import_keep(request: HttpRequest, upload) -> str:
 def _import_pending(request: HttpRequest, token: str) -> dict:
     """The upload behind this token, only for the session that uploaded it."""
     pending = request.session.get(IMPORT_SESSION_KEY, {}).get(token)
-    if pending is None or not default_storage.exists(pending["path"]):
+    if pending is None or not _uploads().exists(pending["path"]):
         raise Http404("No such upload.")
     return pending
 
@@ -423,7 +428,7 @@ def _import_forget(request: HttpRequest, token: str) -> None:
 
 def _import_parse(pending: dict) -> ImportResult:
     try:
-        with default_storage.open(pending["path"], "rb") as handle:
+        with _uploads().open(pending["path"], "rb") as handle:
             data = handle.read()
         return parse_file(data, pending["name"], default_language=_language())
     except Exception:
@@ -440,10 +445,10 @@ def _import_sweep() -> None:
     """Remove uploads nobody confirmed or discarded (a closed tab, an expired session)."""
     cutoff = timezone.now() - IMPORT_FILE_MAX_AGE
     try:
-        _dirs, files = default_storage.listdir(IMPORT_DIR)
+        _dirs, files = _uploads().listdir(IMPORT_DIR)
         for name in files:
             path = f"{IMPORT_DIR}/{name}"
-            if default_storage.get_modified_time(path) < cutoff:
+            if _uploads().get_modified_time(path) < cutoff:
                 _delete_quietly(path)
     except (FileNotFoundError, NotImplementedError, OSError):
         return
@@ -451,7 +456,7 @@ def _import_sweep() -> None:
 
 def _delete_quietly(path: str) -> None:
     try:
-        default_storage.delete(path)
+        _uploads().delete(path)
     except OSError:
         logger.warning("Could not delete the import file %s", path)
 

@@ -298,5 +298,17 @@ class TeamMemberAddForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
     )
 
+    # Numbers run in sequence and a leader sees members' real names: the number alone would let anyone with a
+    # team list every volunteer's name, so the leader must already know both.
+    real_name = forms.CharField(
+        label=_("Real name"),
+        max_length=50,
+        help_text=_("As the volunteer registered it: ask them."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
     def clean_volunteer_number(self) -> str:
         return "".join(self.cleaned_data["volunteer_number"].split()).upper()
+
+    def clean_real_name(self) -> str:
+        return self.cleaned_data["real_name"].strip()

@@ -382,6 +382,11 @@ def guardian_consent_record(
         )
     if not is_self and not can_manage_volunteer(user=recorded_by, volunteer=volunteer):
         raise PermissionDenied
+    if not is_self and _vouches_as_minor(recorded_by, _local_date(now)):
+        # A team leader vouches for a guardian's signature; a 15-year-old leading friends cannot.
+        raise VolunteerError(
+            "consent_needs_adult", _("Only an adult can record a guardian's consent for someone else.")
+        )
     if not (volunteer.guardian_name and volunteer.guardian_phone) and age < SELF_CONSENT_AGE:
         raise VolunteerError(
             "guardian_contact_missing", _("The guardian's name and phone number are needed first.")
@@ -391,6 +396,14 @@ def guardian_consent_record(
     )
     volunteer.guardian_consent_at, volunteer.guardian_consent_recorded_by = now, recorded_by
     return volunteer
+
+
+def _vouches_as_minor(user: User, today: date) -> bool:
+    """A volunteer under 18 whose only standing is leading a team (not staff of a school or a region)."""
+    if user.is_superuser or user.is_organiser or user.is_school_admin:
+        return False
+    profile = VolunteerProfile.objects.filter(user_id=user.pk).only("birth_date").first()
+    return profile is not None and profile.age_on(today) < ADULT_AGE
 
 
 def team_create(
@@ -1094,6 +1107,12 @@ def hour_records_approve(*, records: Iterable[HourRecord], approver: User, now: 
 
 def hour_record_reject(*, record: HourRecord, approver: User, reason: str, now: datetime) -> HourRecord:
     _decidable(record, approver)
+    # The same reach as the gate (hour_record_for_approver): a day above the activity organiser's limit is
+    # decided, either way, by the campaign's organiser.
+    if record.approver_level == HourRecord.ApproverLevel.CAMPAIGN and not can_approve_campaign_level(
+        user=approver, activity=record.activity
+    ):
+        raise PermissionDenied
     reason = reason.strip()
     if not reason:
         raise VolunteerError(

@@ -334,16 +334,10 @@ def _rosters(activity: Activity, *, with_records: bool) -> list[ShiftRoster]:
         signup.age = signup.volunteer.age_on(today)
         signup.record = (signup.checkin_records or [None])[0] if with_records else None
         signup.record_hours = hours_text(signup.record.minutes) if signup.record else ""
-        signup.masked_name = _masked(signup.volunteer.real_name)
+        signup.masked_name = selectors.masked_name(signup.volunteer.real_name)
         roster = by_shift[signup.shift_id]
         (roster.confirmed if signup.status == Signup.Status.CONFIRMED else roster.waitlisted).append(signup)
     return list(by_shift.values())
-
-
-def _masked(real_name: str) -> str:
-    """张伟 → 张*: enough for a volunteer to find their row on a sheet that everyone at the door reads."""
-    name = real_name.strip()
-    return f"{name[:1]}{'*' * max(1, len(name) - 1)}" if name else ""
 
 
 @login_required

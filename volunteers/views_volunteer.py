@@ -667,7 +667,13 @@ def certificate_verify(request: HttpRequest, token: str) -> HttpResponse:
         response = render(
             request,
             "volunteers/volunteer/certificate_verify.html",
-            {"certificate": certificate, "hours": hours_text(certificate.minutes)},
+            {
+                "certificate": certificate,
+                "hours": hours_text(certificate.minutes),
+                # Anyone with the QR code reads this page and most holders are minors: enough of the name to
+                # match the paper (张伟 → 张*), not the name itself.
+                "holder": selectors.masked_name(certificate.holder_name),
+            },
         )
     response["X-Robots-Tag"] = "noindex, nofollow"
     response["Referrer-Policy"] = "no-referrer"
@@ -772,10 +778,17 @@ def team_member_add(request: HttpRequest, pk: int) -> HttpResponse:
     form = TeamMemberAddForm(request.POST)
     if form.is_valid():
         number = form.cleaned_data["volunteer_number"]
-        volunteer = VolunteerProfile.objects.select_related("user").filter(volunteer_number=number).first()
+        volunteer = (
+            VolunteerProfile.objects.select_related("user")
+            .filter(volunteer_number=number, real_name=form.cleaned_data["real_name"])
+            .first()
+        )
         if volunteer is None:
+            # One answer for an unknown number and a wrong name: the form tells nobody whose number it is.
             messages.error(
-                request, _("No volunteer has the number %(number)s. Check it with them.") % {"number": number}
+                request,
+                _("No volunteer has the number %(number)s and that real name. Check both with them.")
+                % {"number": number},
             )
         else:
             try:
@@ -785,7 +798,7 @@ def team_member_add(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, _("%(name)s joined the team.") % {"name": volunteer.public_name})
     else:
-        messages.error(request, _("Enter the volunteer number of the person to add."))
+        messages.error(request, _("Enter the volunteer number and the real name of the person to add."))
     return redirect("volunteer_team_detail", pk=team.pk)
 
 

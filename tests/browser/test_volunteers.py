@@ -22,6 +22,7 @@ from tests.browser.conftest import DESKTOP, PHONE
 from volunteers import checkin_codes, services
 from volunteers.certificates import hours_text
 from volunteers.models import Certificate, HourRecord, Shift, Signup, VolunteerProfile
+from volunteers.selectors import masked_name
 
 PASSWORD = "Qk-very-secret-42"
 ISSUER = "长沙市岳麓区禁毒委员会办公室"
@@ -281,7 +282,9 @@ def test_a_newcomer_serves_a_shift_and_gets_a_certificate(live_server_url, brows
             stranger.goto(verify_url)
             expect(stranger.get_by_text(verify_heading)).to_be_visible()
             card = stranger.locator(".verify-card")
-            expect(card).to_contain_text(profile.real_name)
+            # The name is shown masked (张晓雨 → 张**), to be compared with the certificate in hand.
+            expect(card).to_contain_text(masked_name(profile.real_name))
+            assert profile.real_name not in card.inner_text()
             expect(card).to_contain_text(certificate.number)
             expect(card).to_contain_text(ISSUER)
             content = stranger.content()

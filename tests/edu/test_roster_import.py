@@ -48,9 +48,16 @@ def parsed(rows=ROWS) -> list[ParsedStudent]:
 
 @pytest.fixture(autouse=True)
 def media(settings, tmp_path):
-    # Uploaded rosters wait in the media storage until confirmed or discarded: never the real one in tests.
+    # Uploaded rosters wait in the private storage until confirmed or discarded: never the real one in tests.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "private": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "private"},
+        },
+    }
     settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
+    return tmp_path / "private"
 
 
 @pytest.fixture

@@ -33,8 +33,15 @@ def login(login):
 
 @pytest.fixture(autouse=True)
 def media(settings, tmp_path) -> Path:
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "private": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "private"},
+        },
+    }
     settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
+    return tmp_path / "private"
 
 
 def stored_files(media: Path) -> list[Path]:

@@ -954,7 +954,7 @@ def test_verification_page_is_public_and_shows_nothing_personal(vworld, login):
     assert response.status_code == 200
     content = response.content.decode()
     assert certificate.number in content
-    assert "张伟" in content
+    assert "张*" in content and "张伟" not in content  # the holder's name is masked on this public page
     assert "1.5" in content
     profile = vworld.adult
     assert "13912345678" not in content
@@ -1032,17 +1032,18 @@ def test_leader_sees_members_and_adds_by_number(vworld, login):
     assert page.context["leads"]
     response = client.post(
         reverse("volunteer_team_member_add", args=[vworld.team.pk]),
-        {"volunteer_number": vworld.adult.volunteer_number.lower()},
+        {"volunteer_number": vworld.adult.volunteer_number.lower(), "real_name": "张伟"},
     )
     assert response["Location"] == reverse("volunteer_team_detail", args=[vworld.team.pk])
     assert TeamMembership.objects.filter(team=vworld.team, volunteer=vworld.adult).exists()
     unknown = client.post(
-        reverse("volunteer_team_member_add", args=[vworld.team.pk]), {"volunteer_number": "V000"}
+        reverse("volunteer_team_member_add", args=[vworld.team.pk]),
+        {"volunteer_number": "V000", "real_name": "张伟"},
     )
     assert any("V000" in m for m in messages_of(unknown))
     again = client.post(
         reverse("volunteer_team_member_add", args=[vworld.team.pk]),
-        {"volunteer_number": vworld.adult.volunteer_number},
+        {"volunteer_number": vworld.adult.volunteer_number, "real_name": "张伟"},
     )
     assert messages_of(again)
     empty = client.post(reverse("volunteer_team_member_add", args=[vworld.team.pk]), {"volunteer_number": ""})
