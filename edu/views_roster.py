@@ -5,10 +5,8 @@ import contextlib
 import io
 import json
 import logging
-import secrets
 import unicodedata
 from datetime import timedelta
-from pathlib import PurePath
 
 import qrcode
 import qrcode.image.svg
@@ -18,8 +16,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.storage import storages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -33,19 +30,18 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from edu import rosters, selectors
 from edu.forms_roster import ClaimForm, ClassTeachersForm, ConsentRuleForm, RosterUploadForm, StudentMoveForm
-from edu.models import School
 from edu.roster_parsing import RosterResult, parse_roster
 from edu.tabular import RowError, write_csv, write_xlsx
+from edu.uploads import PendingUploads
 
 logger = logging.getLogger(__name__)
 
 PREVIEW_SIZE = 100
 # Uploaded rosters (names of minors) wait here, under a random name the uploader's session holds, only until
 # they are confirmed or discarded; forgotten ones are removed after a few hours.
-ROSTER_DIR = "rosters"
-ROSTER_SESSION_KEY = "roster_uploads"
-ROSTER_PENDING_MAX = 3
-ROSTER_FILE_MAX_AGE = timedelta(hours=6)
+ROSTER_UPLOADS = PendingUploads(
+    folder="rosters", session_key="roster_uploads", max_pending=3, max_age=timedelta(hours=6)
+)
 CONTENT_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "csv": "text/csv; charset=utf-8",
@@ -71,11 +67,6 @@ TEMPLATE_EXAMPLES = {
 CLAIM_LIMITS = {"ip": (100, 10 * 60), "username": (5, 15 * 60)}
 
 
-def _uploads():
-    """Where an upload waits between preview and confirm: the private storage, never served."""
-    return storages["private"]
-
-
 def _posted(request: HttpRequest) -> tuple:
     return (request.POST, request.FILES) if request.method == "POST" else (None, None)
 
@@ -93,7 +84,7 @@ def school_roster(request: HttpRequest, code: str) -> HttpResponse:
     school = selectors.school_for_user(user=request.user, code=code, manage=True)
     upload = RosterUploadForm(*_posted(request))
     if request.method == "POST" and upload.is_valid():
-        token = _upload_keep(request, school, upload.cleaned_data["file"])
+        token = ROSTER_UPLOADS.keep(request, upload.cleaned_data["file"], school=school.pk)
         return redirect("school_roster_preview", code=school.code, token=token)
     return render(
         request,
@@ -117,9 +108,9 @@ def school_roster(request: HttpRequest, code: str) -> HttpResponse:
 def school_roster_preview(request: HttpRequest, code: str, token: str) -> HttpResponse:
     """What the file would change — or every problem in it — then the import on confirmation, all or none."""
     school = selectors.school_for_user(user=request.user, code=code, manage=True)
-    pending = _upload_pending(request, token, school)
+    pending = ROSTER_UPLOADS.get(request, token, school=school.pk)
     if request.method == "POST" and "discard" in request.POST:
-        _upload_forget(request, token)
+        ROSTER_UPLOADS.forget(request, token)
         messages.info(request, _("The file was discarded; nothing was imported."))
         return redirect("school_roster", code=school.code)
     parsed = _upload_parse(pending)
@@ -133,7 +124,7 @@ def school_roster_preview(request: HttpRequest, code: str, token: str) -> HttpRe
     if request.method == "POST" and "confirm" in request.POST and not errors and parsed.students:
         imported = rosters.roster_import(school=school, students=parsed.students, by=request.user, now=now)
         if imported.ok:
-            _upload_forget(request, token)
+            ROSTER_UPLOADS.forget(request, token)
             messages.success(request, _import_summary(imported))
             return redirect("school_roster", code=school.code)
         errors = _sorted_errors(imported.errors)
@@ -173,44 +164,9 @@ def _import_summary(result: rosters.RosterImportResult) -> str:
     }
 
 
-def _upload_keep(request: HttpRequest, school: School, upload) -> str:
-    _upload_sweep()
-    token = secrets.token_hex(16)
-    suffix = PurePath(upload.name).suffix.lower()
-    stored = _uploads().save(f"{ROSTER_DIR}/{token}{suffix}", upload)
-    pending = dict(request.session.get(ROSTER_SESSION_KEY, {}))
-    pending[token] = {
-        "name": PurePath(upload.name).name[:200],
-        "path": stored,
-        "school": school.pk,
-        "at": timezone.now().isoformat(),
-    }
-    for old in sorted(pending, key=lambda key: pending[key]["at"])[:-ROSTER_PENDING_MAX]:
-        _delete_quietly(pending.pop(old)["path"])
-    request.session[ROSTER_SESSION_KEY] = pending
-    return token
-
-
-def _upload_pending(request: HttpRequest, token: str, school: School) -> dict:
-    """The upload behind this token, only for the session that uploaded it and the school it was for."""
-    pending = request.session.get(ROSTER_SESSION_KEY, {}).get(token)
-    if pending is None or pending.get("school") != school.pk or not _uploads().exists(pending["path"]):
-        raise Http404("No such upload.")
-    return pending
-
-
-def _upload_forget(request: HttpRequest, token: str) -> None:
-    pending = dict(request.session.get(ROSTER_SESSION_KEY, {}))
-    entry = pending.pop(token, None)
-    if entry is not None:
-        _delete_quietly(entry["path"])
-    request.session[ROSTER_SESSION_KEY] = pending
-
-
 def _upload_parse(pending: dict) -> RosterResult:
     try:
-        with _uploads().open(pending["path"], "rb") as handle:
-            data = handle.read()
+        data = ROSTER_UPLOADS.read(pending)
         return parse_roster(
             data, pending["name"], today=timezone.localdate(), max_rows=rosters.ROSTER_MAX_ROWS
         )
@@ -222,25 +178,6 @@ def _upload_parse(pending: dict) -> RosterResult:
                 RowError(None, _("The file could not be read: save it again as .xlsx or .csv and upload it."))
             ]
         )
-
-
-def _upload_sweep() -> None:
-    cutoff = timezone.now() - ROSTER_FILE_MAX_AGE
-    try:
-        _dirs, files = _uploads().listdir(ROSTER_DIR)
-        for name in files:
-            path = f"{ROSTER_DIR}/{name}"
-            if _uploads().get_modified_time(path) < cutoff:
-                _delete_quietly(path)
-    except (FileNotFoundError, NotImplementedError, OSError):
-        return
-
-
-def _delete_quietly(path: str) -> None:
-    try:
-        _uploads().delete(path)
-    except OSError:
-        logger.warning("Could not delete the roster file %s", path)
 
 
 def _spreadsheet(header, rows, *, file_format: str, filename: str, sheet_title: str) -> HttpResponse:

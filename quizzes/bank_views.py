@@ -1,7 +1,6 @@
 """The question bank's pages: list, detail, create and edit, import with a preview, export and template."""
 
 import logging
-import secrets
 from datetime import timedelta
 from functools import wraps
 from pathlib import PurePath
@@ -10,10 +9,9 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.files.storage import storages
 from django.core.paginator import Paginator
 from django.db import IntegrityError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from edu.tabular import write_csv, write_xlsx
+from edu.uploads import PendingUploads
 from quizzes.bank_forms import ImportConfirmForm, ImportUploadForm, QuestionForm, question_initial
 from quizzes.bank_selectors import (
     BankFilters,
@@ -62,19 +61,14 @@ logger = logging.getLogger(__name__)
 PAGE_SIZE = 25
 PREVIEW_SIZE = 50
 # Uploaded files wait here, under a random name the uploader's session holds, until confirmed or discarded.
-IMPORT_DIR = "imports"
-IMPORT_SESSION_KEY = "bank_imports"
-IMPORT_PENDING_MAX = 5
-IMPORT_FILE_MAX_AGE = timedelta(days=1)
+# One person previews one file at a time, maybe a few in tabs: older uploads are dropped.
+IMPORT_UPLOADS = PendingUploads(
+    folder="imports", session_key="bank_imports", max_pending=5, max_age=timedelta(days=1)
+)
 CONTENT_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "csv": "text/csv; charset=utf-8",
 }
-
-
-def _uploads():
-    """Where an upload waits between preview and confirm: the private storage, never served."""
-    return storages["private"]
 
 
 def bank_staff_required(view):
@@ -321,7 +315,7 @@ def bank_import(request: HttpRequest) -> HttpResponse:
     form = ImportUploadForm(*_posted(request))
     if request.method == "POST":
         if form.is_valid():
-            token = _import_keep(request, form.cleaned_data["file"])
+            token = IMPORT_UPLOADS.keep(request, form.cleaned_data["file"])
             url = reverse("bank_import_preview", args=[token])
             return JsonResponse({"redirect": url}) if _wants_json(request) else redirect(url)
         if _wants_json(request):
@@ -334,9 +328,9 @@ def bank_import(request: HttpRequest) -> HttpResponse:
 @bank_staff_required
 def bank_import_preview(request: HttpRequest, token: str) -> HttpResponse:
     """What the file holds — or every problem in it — then import on confirmation, all or nothing."""
-    pending = _import_pending(request, token)
+    pending = IMPORT_UPLOADS.get(request, token)
     if request.method == "POST" and "discard" in request.POST:
-        _import_forget(request, token)
+        IMPORT_UPLOADS.forget(request, token)
         messages.info(request, _("The file was discarded; nothing was imported."))
         return redirect("bank_import")
     result = _import_parse(pending)
@@ -350,7 +344,7 @@ def bank_import_preview(request: HttpRequest, token: str) -> HttpResponse:
         if report.errors:
             errors = report.errors
         else:
-            _import_forget(request, token)
+            IMPORT_UPLOADS.forget(request, token)
             messages.success(
                 request,
                 ngettext("%(count)s question imported.", "%(count)s questions imported.", report.imported)
@@ -392,44 +386,9 @@ def _preview_row(question) -> dict:
     }
 
 
-def _import_keep(request: HttpRequest, upload) -> str:
-    _import_sweep()
-    token = secrets.token_hex(16)
-    suffix = PurePath(upload.name).suffix.lower()
-    stored = _uploads().save(f"{IMPORT_DIR}/{token}{suffix}", upload)
-    pending = dict(request.session.get(IMPORT_SESSION_KEY, {}))
-    pending[token] = {
-        "name": PurePath(upload.name).name[:200],
-        "path": stored,
-        "at": timezone.now().isoformat(),
-    }
-    # One person previews one file at a time, maybe a few in tabs: older uploads are dropped.
-    for old in sorted(pending, key=lambda key: pending[key]["at"])[:-IMPORT_PENDING_MAX]:
-        _delete_quietly(pending.pop(old)["path"])
-    request.session[IMPORT_SESSION_KEY] = pending
-    return token
-
-
-def _import_pending(request: HttpRequest, token: str) -> dict:
-    """The upload behind this token, only for the session that uploaded it."""
-    pending = request.session.get(IMPORT_SESSION_KEY, {}).get(token)
-    if pending is None or not _uploads().exists(pending["path"]):
-        raise Http404("No such upload.")
-    return pending
-
-
-def _import_forget(request: HttpRequest, token: str) -> None:
-    pending = dict(request.session.get(IMPORT_SESSION_KEY, {}))
-    entry = pending.pop(token, None)
-    if entry is not None:
-        _delete_quietly(entry["path"])
-    request.session[IMPORT_SESSION_KEY] = pending
-
-
 def _import_parse(pending: dict) -> ImportResult:
     try:
-        with _uploads().open(pending["path"], "rb") as handle:
-            data = handle.read()
+        data = IMPORT_UPLOADS.read(pending)
         return parse_file(data, pending["name"], default_language=_language())
     except Exception:
         # The parsers report every problem they know of; anything else is a file they never expected.
@@ -439,26 +398,6 @@ def _import_parse(pending: dict) -> ImportResult:
                 RowError(None, _("The file could not be read: save it again as .xlsx or .csv and upload it."))
             ]
         )
-
-
-def _import_sweep() -> None:
-    """Remove uploads nobody confirmed or discarded (a closed tab, an expired session)."""
-    cutoff = timezone.now() - IMPORT_FILE_MAX_AGE
-    try:
-        _dirs, files = _uploads().listdir(IMPORT_DIR)
-        for name in files:
-            path = f"{IMPORT_DIR}/{name}"
-            if _uploads().get_modified_time(path) < cutoff:
-                _delete_quietly(path)
-    except (FileNotFoundError, NotImplementedError, OSError):
-        return
-
-
-def _delete_quietly(path: str) -> None:
-    try:
-        _uploads().delete(path)
-    except OSError:
-        logger.warning("Could not delete the import file %s", path)
 
 
 # --- export and template --------------------------------------------------------------------------------
