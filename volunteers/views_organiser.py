@@ -32,8 +32,7 @@ from campaigns.models import Campaign
 from campaigns.selectors import campaigns_editable
 from edu.models import Region, User
 from edu.selectors import ancestor_paths, regions_for_user
-from edu.tabular import write_csv, write_xlsx
-from volunteers import checkin_codes, selectors, services
+from volunteers import checkin_codes, exports, selectors, services
 from volunteers.certificates import hours_text
 from volunteers.forms_organiser import (
     ActivityFilterForm,
@@ -67,7 +66,6 @@ EXPORT_MAX_ROWS = 50_000
 # under ADULT_AGE a consent of some kind.
 CONSENT_BY_ADULT_AGE = services.SELF_CONSENT_AGE
 ADULT_AGE = services.ADULT_AGE
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 # --- helpers -----------------------------------------------------------------------------------------------
@@ -99,22 +97,10 @@ def _require_region_organiser(user: User) -> None:
         raise PermissionDenied
 
 
-def _user_label(user: User | None) -> str:
-    if user is None:
-        return ""
-    return user.get_full_name() or user.nickname or user.username
-
-
 def _count_of(queryset: QuerySet, group_by: str) -> Coalesce:
     """A correlated COUNT subquery: a count per row without joining (and multiplying) the outer rows."""
     counted = queryset.order_by().values(group_by).annotate(n=Count("pk")).values("n")[:1]
     return Coalesce(Subquery(counted), 0)
-
-
-def _status_label(record: HourRecord) -> str:
-    if record.status == HourRecord.Status.APPROVED and getattr(record, "superseded", False):
-        return _("approved, then corrected")
-    return str(record.get_status_display())
 
 
 def _activity_limit_hours() -> str:
@@ -596,7 +582,7 @@ def _annotate_for_queue(user: User, records: list[HourRecord]) -> None:
     decidable = _decidable_ids(user, records)
     for record in records:
         record.hours = hours_text(record.minutes)
-        record.status_label = _status_label(record)
+        record.status_label = exports.status_label(record)
         record.own = record.volunteer.user_id == user.pk
         record.can_decide = record.pk in decidable and not record.own
         record.needs_campaign = (
@@ -704,7 +690,7 @@ def hour_approve(request: HttpRequest) -> HttpResponse:
 
 def _record_page(request: HttpRequest, record: HourRecord, reject_form: RejectForm, status: int = 200):
     record.hours = hours_text(record.minutes)
-    record.status_label = _status_label(record)
+    record.status_label = exports.status_label(record)
     if record.corrects_id:
         record.corrects.hours = hours_text(record.corrects.minutes)
     user = request.user
@@ -749,53 +735,6 @@ def hour_reject(request: HttpRequest, pk: int) -> HttpResponse:
     return _record_page(request, record, form, status=400)
 
 
-def _export_rows(records: QuerySet[HourRecord]) -> tuple[list[str], list[list]]:
-    """The filtered records with the fields the Measures for Recording Volunteer Service name."""
-    header = [
-        _("Name"),
-        _("Volunteer number"),
-        _("Activity"),
-        _("Date"),
-        _("Place"),
-        _("Service content"),
-        _("Hours"),
-        _("Organiser"),
-        _("Recorded by"),
-        _("Status"),
-        _("Decided by"),
-        _("Decided at"),
-    ]
-    rows = []
-    for record in records:
-        organisers = "、".join(_user_label(user) for user in record.activity.organisers.all())
-        if record.recorded_by_id is None:
-            recorder = _("automatic (missed check-out)")
-        elif record.recorded_by_id == record.volunteer.user_id:
-            recorder = record.volunteer.real_name
-        else:
-            recorder = _user_label(record.recorded_by)
-        decided_at = (
-            timezone.localtime(record.decided_at).strftime("%Y-%m-%d %H:%M") if record.decided_at else ""
-        )
-        rows.append(
-            [
-                record.volunteer.real_name,
-                record.volunteer.volunteer_number,
-                record.activity.title,
-                timezone.localtime(record.started_at).date(),
-                record.place or record.activity.address,
-                record.content,
-                float(hours_text(record.minutes)),
-                organisers,
-                recorder,
-                _status_label(record),
-                _user_label(record.decided_by),
-                decided_at,
-            ]
-        )
-    return header, rows
-
-
 @login_required
 def hour_export(request: HttpRequest) -> HttpResponse:
     user = request.user
@@ -811,14 +750,10 @@ def hour_export(request: HttpRequest) -> HttpResponse:
             :EXPORT_MAX_ROWS
         ]
     )
-    header, rows = _export_rows(records)
-    stem = f"volunteer-hours-{timezone.localdate():%Y%m%d}"
-    if file_format == "csv":
-        response = HttpResponse(write_csv(header, rows), content_type="text/csv; charset=utf-8")
-    else:
-        response = HttpResponse(write_xlsx(header, rows, sheet_title="hours"), content_type=XLSX)
-    response["Content-Disposition"] = f'attachment; filename="{stem}.{file_format}"'
-    return response
+    header, rows = exports.measures_table(records, decisions=True)
+    return exports.spreadsheet_response(
+        header, rows, stem=f"volunteer-hours-{timezone.localdate():%Y%m%d}", file_format=file_format
+    )
 
 
 def _volunteer_for_backfill(user: User, number: str, activity: Activity) -> VolunteerProfile | None:

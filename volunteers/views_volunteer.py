@@ -19,8 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from edu.models import Region, User
-from edu.tabular import write_csv, write_xlsx
-from volunteers import checkin_codes, selectors, services
+from volunteers import checkin_codes, exports, selectors, services
 from volunteers.certificates import certificate_pdf, hours_text
 from volunteers.forms_volunteer import (
     GUARDIAN_CONSENT_AGE,
@@ -78,13 +77,6 @@ def _list_text(items) -> str:
     """A list in running text: 急救、摄影 in Chinese, "first aid, photography" in English."""
     separator = ", " if (get_language() or "").startswith("en") else "、"
     return separator.join(str(item) for item in items)
-
-
-def _user_label(user: User | None) -> str:
-    """How an organiser or recorder is named in a volunteer's own records and exports."""
-    if user is None:
-        return ""
-    return user.get_full_name() or user.nickname or user.username
 
 
 # --- registration and profile ------------------------------------------------------------------------------
@@ -558,66 +550,25 @@ def record_correct(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _status_label(record: HourRecord) -> str:
-    if record.status == HourRecord.Status.APPROVED and record.superseded:
-        return _("approved, then corrected")
-    if record.status == HourRecord.Status.REJECTED and record.reject_reason:
-        return _("rejected: %(reason)s") % {"reason": record.reject_reason}
-    return str(record.get_status_display())
-
-
 @login_required
 def volunteer_records_export(request: HttpRequest) -> HttpResponse:
     """The volunteer's own records with the fields the Measures name, as .xlsx or as CSV."""
     profile = _require_profile(request)
     if isinstance(profile, HttpResponse):
         return profile
-    header = [
-        _("Name"),
-        _("Volunteer number"),
-        _("Activity"),
-        _("Date"),
-        _("Place"),
-        _("Service content"),
-        _("Hours"),
-        _("Organiser"),
-        _("Recorded by"),
-        _("Status"),
-    ]
-    rows = []
-    records = _record_rows(profile).prefetch_related(
-        Prefetch("activity__organisers", queryset=User.objects.order_by("pk"))
+    records = (
+        _record_rows(profile)
+        .select_related("volunteer")
+        .prefetch_related(Prefetch("activity__organisers", queryset=User.objects.order_by("pk")))
+        .order_by("started_at", "pk")
     )
-    for record in records.order_by("started_at", "pk"):
-        organisers = "、".join(_user_label(user) for user in record.activity.organisers.all())
-        recorder = (
-            profile.real_name if record.recorded_by_id == profile.user_id else _user_label(record.recorded_by)
-        )
-        rows.append(
-            [
-                profile.real_name,
-                profile.volunteer_number,
-                record.activity.title,
-                timezone.localtime(record.started_at).date(),
-                record.place or record.activity.address,
-                record.content,
-                float(hours_text(record.minutes)),
-                organisers,
-                recorder,
-                _status_label(record),
-            ]
-        )
-    stem = f"volunteer-hours-{profile.volunteer_number}"
-    if request.GET.get("format") == "csv":
-        response = HttpResponse(write_csv(header, rows), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{stem}.csv"'
-    else:
-        response = HttpResponse(
-            write_xlsx(header, rows, sheet_title="hours"),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-        response["Content-Disposition"] = f'attachment; filename="{stem}.xlsx"'
-    return response
+    header, rows = exports.measures_table(records, decisions=False)
+    return exports.spreadsheet_response(
+        header,
+        rows,
+        stem=f"volunteer-hours-{profile.volunteer_number}",
+        file_format="csv" if request.GET.get("format") == "csv" else "xlsx",
+    )
 
 
 # --- certificates ------------------------------------------------------------------------------------------
