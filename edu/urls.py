@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
-from edu import home, views, views_roster
+from edu import home, views, views_progress, views_roster
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -36,6 +36,7 @@ urlpatterns = [
     path("classes/<int:pk>/join-code/", views.class_join_code_regenerate, name="class_join_code_regenerate"),
     path("classes/<int:pk>/join-toggle/", views.class_join_toggle, name="class_join_toggle"),
     path("classes/<int:pk>/claim-slips/", views_roster.class_claim_slips, name="class_claim_slips"),
+    path("classes/<int:pk>/reminders/", views_progress.class_reminders, name="class_reminders"),
     path("classes/<int:pk>/teachers/", views_roster.class_teachers, name="class_teachers"),
     path("students/<int:pk>/move/", views_roster.student_move, name="student_move"),
     path("students/<int:pk>/consent/", views_roster.student_consent, name="student_consent"),

@@ -21,6 +21,7 @@ from campaigns.selectors import school_terms
 from edu import selectors, services
 from edu.forms import JoinClassForm
 from edu.models import School
+from edu.views_progress import class_term_sections
 
 logger = logging.getLogger(__name__)
 
@@ -132,6 +133,8 @@ def class_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_manage": can_manage,
             "can_admin": selectors.can_manage_school(user=request.user, school=school_class.school),
             "join_url": request.build_absolute_uri(f"/accounts/signup/?code={school_class.join_code}"),
+            # The second-classroom terms the class takes part in: figures, and for teachers who is missing.
+            "term_sections": class_term_sections(school_class=school_class),
         },
     )
 
