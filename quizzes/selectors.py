@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from campaigns.models import Lesson, TermExam
 from edu.models import User
 from edu.selectors import ancestor_paths, home_region_path, user_school_id
 from quizzes.models import Attempt, LiveContest, Question, Quiz
@@ -111,7 +112,8 @@ def quiz_for_taker(*, user: User, pk: int) -> Quiz:
 
 
 def quizzes_open_for_user(*, user: User, limit: int = 10) -> list[Quiz]:
-    """Published quizzes open now that reach a student: their class's, their school's, their campaigns'."""
+    """Published quizzes open now that reach a student: their class's, their school's, their campaigns'
+    (but the second classroom's, which its path offers)."""
     if not user.is_authenticated:
         return []
     now = timezone.now()
@@ -126,6 +128,9 @@ def quizzes_open_for_user(*, user: User, limit: int = 10) -> list[Quiz]:
         Quiz.objects.filter(reach, is_published=True)
         .filter(Q(opens_at__isnull=True) | Q(opens_at__lte=now))
         .filter(Q(closes_at__isnull=True) | Q(closes_at__gt=now))
+        # A second-classroom term's lesson quizzes and final exams are taken from the grade's path, in order.
+        .exclude(pk__in=Lesson.objects.filter(quiz__isnull=False).values("quiz_id"))
+        .exclude(pk__in=TermExam.objects.values("quiz_id"))
         .order_by("closes_at", "-created_at")
     )
     return list(quizzes[:limit])

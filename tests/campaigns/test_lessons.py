@@ -382,3 +382,15 @@ def test_term_content_query_budget(world, login, django_assert_max_num_queries):
     client = login(world.organiser_a)
     with django_assert_max_num_queries(14):
         assert client.get(f"/campaigns/{term.campaign_id}/term/lessons/").status_code == 200
+
+
+def test_lesson_quizzes_and_exams_are_offered_by_the_path_not_among_open_quizzes(world):
+    from quizzes.selectors import quizzes_open_for_user
+
+    term = term_with_school(world)
+    lesson_quiz = make_quiz(world, term, title="课后小测")
+    exam = make_quiz(world, term, title="期末考试")
+    other = make_quiz(world, term, title="知识竞赛练习")
+    lesson(term, quiz=lesson_quiz)
+    TermExam.objects.create(term=term, grade=7, quiz=exam)
+    assert quizzes_open_for_user(user=world.student) == [other]
