@@ -32,7 +32,12 @@ PostgreSQL is reached at --pg-url (trust auth), and Redis (the production channe
 --redis-url for the PostgreSQL run; the SQLite run is the embedded default, without Redis. The server runs
 with the site's DB_CONN_MAX_AGE (0) unless --conn-max-age says otherwise; above 0 it is refused for
 PostgreSQL, because under ASGI each request opens its connection in a new thread and a "persistent" one
-is never reused: it leaks until the server runs out of connections.
+is never reused: it leaks until the server runs out of connections. (edu/settings.py does not read
+DB_CONN_MAX_AGE today, so the flag changes nothing; connections are reused across requests all the same:
+PostgreSQL's through its pool, SQLite's through the site's backend, edu/sqlite/base.py.)
+
+On a shared machine the rates follow whatever CPU the server is given; its CPU time per request (the
+"cpu ms/req" column) is the steadier figure, and the share of the ceiling is best read from it too.
 
 The answer phase must have no errors: the script exits with status 1 if it had any.
 """

@@ -85,6 +85,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Last: keeps the stack above synchronous under ASGI (one thread switch per request, not ~15).
+    "edu.middleware.SynchronousStackMiddleware",
 ]
 
 ROOT_URLCONF = "edu.urls"
@@ -124,7 +126,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "timeout": 10,
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL and a busy timeout let the one embedded process serve requests and WebSockets side by side.
+    # WAL and a busy timeout let the one embedded process serve requests and WebSockets side by side; the
+    # backend reuses connections across requests and queues the process's writers (edu/sqlite/base.py).
+    DATABASES["default"]["ENGINE"] = "edu.sqlite"
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",

@@ -48,7 +48,7 @@ def test_embedded_default_needs_nothing_installed():
         "s.CACHES['default']['BACKEND'], s.LANGUAGE_CODE, s.TIME_ZONE]",
     )
     assert json.loads(result.stdout) == [
-        "django.db.backends.sqlite3",
+        "edu.sqlite",  # Django's SQLite backend, with connections reused (edu/sqlite/base.py)
         "channels.layers.InMemoryChannelLayer",
         "django.core.cache.backends.locmem.LocMemCache",
         "zh-hans",

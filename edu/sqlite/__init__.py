@@ -1,0 +1,1 @@
+"""The embedded default's SQLite backend: Django's, with connections reused across requests (see base.py)."""
