@@ -7,7 +7,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from campaigns.models import Campaign, Enrollment, Term
+from campaigns.models import Campaign, Enrollment, StudentProgress, Term
 from edu.models import School, SchoolClass, Student, User
 from edu.selectors import ancestor_paths, can_manage_school, home_region_path, schools_for_user
 
@@ -158,6 +158,9 @@ class Checklist:
     classes: int = 0  # current classes of the term's grades
     classes_with_teacher: int = 0
     target_registration_pct: int = 0
+    progressing: int = 0  # students with at least one lesson done
+    on_platform: int = 0  # students with a progress row who are registered
+    exam_taken: int = 0  # of those, who took the final exam
 
     @property
     def roster_uploaded(self) -> bool:
@@ -176,12 +179,29 @@ class Checklist:
         return self.roster > 0 and self.registered * 100 >= self.target_registration_pct * self.roster
 
     @property
+    def lessons_under_way(self) -> bool:
+        return self.progressing > 0
+
+    @property
+    def exam_done(self) -> bool:
+        """Every registered student has taken the final exam."""
+        return self.on_platform > 0 and self.exam_taken == self.on_platform
+
+    @property
     def done(self) -> int:
-        return sum([self.roster_uploaded, self.teachers_assigned, self.registration_reached])
+        return sum(
+            [
+                self.roster_uploaded,
+                self.teachers_assigned,
+                self.registration_reached,
+                self.lessons_under_way,
+                self.exam_done,
+            ]
+        )
 
 
 def term_checklists(*, term: Term, school_ids: list[int]) -> dict[int, Checklist]:
-    """The checklist of each school, in two queries however many schools."""
+    """The checklist of each school, in three queries however many schools."""
     grades = [int(grade) for grade in term.grades]
     lists = {
         school_id: Checklist(grades=grades, target_registration_pct=term.target_registration_pct)
@@ -208,6 +228,20 @@ def term_checklists(*, term: Term, school_ids: list[int]) -> dict[int, Checklist
     for row in classes:
         lists[row["school_id"]].classes = row["classes"]
         lists[row["school_id"]].classes_with_teacher = row["with_teacher"]
+    progress = (
+        StudentProgress.objects.filter(term=term, school_id__in=school_ids)
+        .values("school_id")
+        .annotate(
+            progressing=Count("pk", filter=Q(lessons_done__gt=0)),
+            on_platform=Count("pk", filter=Q(registered=True)),
+            exam_taken=Count("pk", filter=Q(registered=True, exam_score__isnull=False)),
+        )
+    )
+    for row in progress:
+        checklist = lists[row["school_id"]]
+        checklist.progressing = row["progressing"]
+        checklist.on_platform = row["on_platform"]
+        checklist.exam_taken = row["exam_taken"]
     return lists
 
 

@@ -312,3 +312,40 @@ def test_the_school_page_shows_the_checklist_and_the_answer_buttons(world, login
     )
     campaign_page = client.get(f"/campaigns/{term.campaign_id}/").content.decode()
     assert "Your school" in campaign_page and "Take part" in campaign_page
+
+
+def test_the_checklist_follows_lessons_and_the_final_exam(world):
+    from decimal import Decimal
+
+    from campaigns.models import StudentProgress
+
+    term = factories.term(region=world.province, grades=[7])
+    services.enrollment_enroll(term=term, school=world.school_a, by=world.admin, now=timezone.now())
+    students = [factories.roster_student(school_class=world.class_a) for _ in range(3)]
+
+    def progress(student, **fields):
+        return StudentProgress.objects.update_or_create(
+            term=term,
+            user=student.user,
+            defaults={
+                "school": world.school_a,
+                "school_class": world.class_a,
+                "region_path": world.school_a.region_path,
+                "grade": 7,
+                "registered": True,
+                "lessons_total": 3,
+                **fields,
+            },
+        )
+
+    def checklist():
+        return selectors.term_checklists(term=term, school_ids=[world.school_a.pk])[world.school_a.pk]
+
+    assert not checklist().lessons_under_way and not checklist().exam_done
+    progress(students[0], lessons_done=1)
+    progress(students[1])
+    assert checklist().lessons_under_way and not checklist().exam_done
+    progress(students[0], lessons_done=3, completed_all=True, exam_score=Decimal("80.00"))
+    progress(students[1], lessons_done=3, completed_all=True, exam_score=Decimal("55.00"))
+    progress(students[2], registered=False)  # not registered: not expected at the exam
+    assert checklist().exam_done and (checklist().exam_taken, checklist().on_platform) == (2, 2)
