@@ -4,7 +4,8 @@ Against a PostgreSQL database filled by `generate_scale` (2.53 million volunteer
 at --scale 1.0), it measures:
 
 - the selectors behind every totals screen, signed-in user aside: for S different teams, schools and regions
-  (counties, cities and the province, drawn with --seed), `totals_for_<scope>` followed by
+  (counties, cities and the province, drawn with --seed), `totals_for_<scope>` (for regions also
+  `top_totals` of schools, teams, activities and campaigns, the "top" rows) followed by
   `leaderboard(scope=..., limit=10)`, as a page showing both would call them; p50/p95/max per scope, for
   the pair and for each call. For the slowest call of each scope the slowest query's EXPLAIN
   (ANALYZE, BUFFERS) is kept, and printed when the scope misses the goal (500 ms at p95);
@@ -28,9 +29,10 @@ Without --db the script creates `qk_bench_volunteers` with `generate_scale --sca
 on this machine), or `qk_bench_volunteers_0_01` and the like for another --scale; it refuses to drop an
 existing one unless --recreate. The database is kept, to be reused with --db.
 
-The last line printed is one JSON object: volunteers, hour_records, totals_p95_ms {team, school, region}
-(the selectors, totals + leaderboard), checkins, checkin_errors, then totals_page_p95_ms {county, city,
-province}, checkin_p95_ms and every other figure under "details". Exit status 1 when a check-in failed.
+The last line printed is one JSON object: volunteers, hour_records, totals_p95_ms {team, school, region,
+top} (the selectors, totals + leaderboard; "top" is the totals page's four top-20 breakdowns under a region,
+from the rollups, + the region's leaderboard), checkins, checkin_errors, then totals_page_p95_ms {county,
+city, province}, checkin_p95_ms and every other figure under "details". Exit status 1 when a check-in failed.
 """
 
 import argparse
@@ -68,7 +70,7 @@ PYTHON = sys.executable
 DAPHNE = Path(sys.executable).with_name("daphne")
 DEFAULT_DB = "qk_bench_volunteers"
 GOAL_MS = 500
-SCOPES = ("team", "school", "region")
+SCOPES = ("team", "school", "region", "top")
 GENERATE_LIMIT_S = 4 * 3600
 STEP_LIMIT_S = 3600
 REQUEST_TIMEOUT_S = 120
@@ -451,12 +453,20 @@ def internal_selectors(spec: dict) -> None:
         "team": [("", pk) for pk in rng.sample(teams, min(len(teams), samples + 3))],
         "school": [("", pk) for pk in rng.sample(schools, min(len(schools), samples + 3))],
         "region": region_plan[:3] + region_plan,
+        "top": region_plan[:3] + region_plan,
     }
-    models = {"team": Team, "school": School, "region": Region}
+    models = {"team": Team, "school": School, "region": Region, "top": Region}
+
+    def top_totals(*, region: Region) -> None:
+        # The totals page's breakdowns: the top 20 schools, teams, activities and campaigns under the region.
+        for kind in ("school", "team", "activity", "campaign"):
+            selectors.top_totals(scope=kind, region=region, limit=20)
+
     calls = {
         "team": (selectors.totals_for_team, "team"),
         "school": (selectors.totals_for_school, "school"),
         "region": (selectors.totals_for_region, "region"),
+        "top": (top_totals, "region"),
     }
     figures: dict = {"samples": samples}
     for scope in SCOPES:

@@ -578,8 +578,8 @@ class Certificate(models.Model):
 
 
 class RegionHourTotal(models.Model):
-    """Approved minutes and records of the volunteers registered in one region (not its subtree): a
-    region's total is the sum over its subtree's rows, one prefix query."""
+    """Approved minutes and records of the volunteers registered in one region (not its subtree), and how
+    many of them have served: a region's total is the sum over its subtree's rows, one prefix query."""
 
     region = models.OneToOneField(
         Region, on_delete=models.CASCADE, related_name="+", verbose_name=_("region")
@@ -587,6 +587,8 @@ class RegionHourTotal(models.Model):
     region_path = models.CharField(max_length=255, editable=False)
     minutes = models.PositiveBigIntegerField(_("minutes"), default=0)
     records = models.PositiveIntegerField(_("records"), default=0)
+    # The volunteers registered here with approved minutes (a volunteer counts from their first approval).
+    volunteers = models.PositiveIntegerField(_("volunteers"), default=0)
 
     class Meta:
         verbose_name = _("region's service hours")
@@ -602,3 +604,105 @@ class RegionHourTotal(models.Model):
     def save(self, *args, **kwargs) -> None:
         self.region_path = self.region.path
         super().save(*args, **kwargs)
+
+
+class HourTotal(models.Model):
+    """A rollup of the counting records (approved, not superseded) of one school, team, activity or
+    campaign, kept with F() in the approving transaction (and, for teams, in the membership change's): the
+    organisers' totals page reads only these. `region_path` copies the object's region path, so "the top rows
+    under a region by minutes" is one indexed query. `volunteers` counts the volunteers behind the records."""
+
+    region_path = models.CharField(max_length=255, editable=False)
+    minutes = models.PositiveBigIntegerField(_("minutes"), default=0)
+    records = models.PositiveIntegerField(_("records"), default=0)
+    volunteers = models.PositiveIntegerField(_("volunteers"), default=0)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def hours(self) -> float:
+        return self.minutes / 60
+
+
+def _hour_total_indexes(prefix: str) -> list[models.Index]:
+    # Under a small region: the path range, then the few rows sorted; under a large one (or the whole
+    # site): the rows by minutes, most first, until N of them are under the region.
+    return [
+        models.Index(
+            fields=["region_path", "-minutes"],
+            name=f"{prefix}_path_minutes",
+            opclasses=["varchar_pattern_ops", "int8_ops"],
+        ),
+        models.Index(fields=["-minutes"], name=f"{prefix}_minutes"),
+    ]
+
+
+class SchoolHourTotal(HourTotal):
+    """The counting records of the volunteers attached to a school (VolunteerProfile.school)."""
+
+    school = models.OneToOneField(
+        School, on_delete=models.CASCADE, related_name="+", verbose_name=_("school")
+    )
+
+    class Meta:
+        verbose_name = _("school's service hours")
+        verbose_name_plural = _("schools' service hours")
+        ordering = ["-minutes", "school"]
+        indexes = _hour_total_indexes("school_total")
+
+    def __str__(self) -> str:
+        return f"school {self.school_id}: {self.minutes} min"
+
+
+class TeamHourTotal(HourTotal):
+    """The counting records of a team's current members (all of a member's service, wherever it was): a
+    member who joins brings their approved minutes, one who leaves takes them away."""
+
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="+", verbose_name=_("team"))
+
+    class Meta:
+        verbose_name = _("team's service hours")
+        verbose_name_plural = _("teams' service hours")
+        ordering = ["-minutes", "team"]
+        indexes = _hour_total_indexes("team_total")
+
+    def __str__(self) -> str:
+        return f"team {self.team_id}: {self.minutes} min"
+
+
+class ActivityHourTotal(HourTotal):
+    """The counting records of one activity; `campaign` copies the activity's, for the campaign's pages."""
+
+    activity = models.OneToOneField(
+        Activity, on_delete=models.CASCADE, related_name="+", verbose_name=_("volunteer activity")
+    )
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="+", verbose_name=_("campaign")
+    )
+
+    class Meta:
+        verbose_name = _("activity's service hours")
+        verbose_name_plural = _("activities' service hours")
+        ordering = ["-minutes", "activity"]
+        indexes = _hour_total_indexes("activity_total")
+
+    def __str__(self) -> str:
+        return f"activity {self.activity_id}: {self.minutes} min"
+
+
+class CampaignHourTotal(HourTotal):
+    """The counting records of all of a campaign's activities; `region_path` is the campaign's region's."""
+
+    campaign = models.OneToOneField(
+        Campaign, on_delete=models.CASCADE, related_name="+", verbose_name=_("campaign")
+    )
+
+    class Meta:
+        verbose_name = _("campaign's service hours")
+        verbose_name_plural = _("campaigns' service hours")
+        ordering = ["-minutes", "campaign"]
+        indexes = _hour_total_indexes("campaign_total")
+
+    def __str__(self) -> str:
+        return f"campaign {self.campaign_id}: {self.minutes} min"

@@ -8,7 +8,10 @@ Concurrency is left to the database, never to a count read earlier:
 - a sign-up locks the volunteer's profile row (their clashes) and then the shift row (its seats);
 - a cancellation locks the shift row and promotes the first of the waiting list in the same transaction;
 - every write of a volunteer's hour records (check-out, backfill, correction, approval) locks their profile
-  row first, so overlap and daily-limit checks and the rollups see one record at a time;
+  row first, so overlap and daily-limit checks and the rollups see one record at a time; so does a change of
+  their team memberships, which moves their approved hours into or out of the team's rollup;
+- the rollups (approved_minutes, and the region, school, team, activity and campaign rows the organisers'
+  totals page reads) move with F() in the approving transaction; volunteers/rollups.py recomputes them;
 - decisions are conditional UPDATEs (`WHERE status = 'pending'`), reminders are claimed by
   `UPDATE … WHERE reminder_sent_at IS NULL`, numbers come from a counter row locked by its UPDATE.
 """
@@ -33,14 +36,18 @@ from volunteers import hour_rules as rules_module
 from volunteers.hour_rules import Approver, Interval, RuleCode, RuleError, Verdict
 from volunteers.models import (
     Activity,
+    ActivityHourTotal,
+    CampaignHourTotal,
     Certificate,
     HourRecord,
     NumberSequence,
     RegionHourTotal,
+    SchoolHourTotal,
     Shift,
     Signup,
     Skill,
     Team,
+    TeamHourTotal,
     TeamMembership,
     VolunteerProfile,
     age_on,
@@ -188,15 +195,128 @@ def _approver_level(verdict: Verdict) -> str:
     return HourRecord.ApproverLevel.CAMPAIGN
 
 
-def _region_total_add(*, region: Region, minutes: int, records: int) -> None:
-    totals = RegionHourTotal.objects.filter(region=region)
-    if totals.update(minutes=F("minutes") + minutes, records=F("records") + records):
+def _total_add(model, *, key: dict, copies: dict, minutes: int, records: int, volunteers: int) -> None:
+    """Move one rollup row by the given amounts with F(), creating it on first use (a concurrent first use
+    meets the unique key and updates the row the other transaction made)."""
+    if not (minutes or records or volunteers):
+        return
+    rows = model.objects.filter(**key)
+    changes = {
+        "minutes": F("minutes") + minutes,
+        "records": F("records") + records,
+        "volunteers": F("volunteers") + volunteers,
+    }
+    if rows.update(**changes):
         return
     try:
         with transaction.atomic():
-            RegionHourTotal.objects.create(region=region, minutes=minutes, records=records)
+            model.objects.create(**key, **copies, minutes=minutes, records=records, volunteers=volunteers)
     except IntegrityError:
-        totals.update(minutes=F("minutes") + minutes, records=F("records") + records)
+        rows.update(**changes)
+
+
+def _region_total_add(*, region: Region, minutes: int, records: int, volunteers: int = 0) -> None:
+    _total_add(
+        RegionHourTotal,
+        key={"region": region},
+        copies={"region_path": region.path},
+        minutes=minutes,
+        records=records,
+        volunteers=volunteers,
+    )
+
+
+def _school_total_add(*, school_id: int | None, minutes: int, records: int, volunteers: int) -> None:
+    if school_id is None:
+        return
+    path = School.objects.filter(pk=school_id).values_list("region_path", flat=True).first()
+    if path is None:
+        return
+    _total_add(
+        SchoolHourTotal,
+        key={"school_id": school_id},
+        copies={"region_path": path},
+        minutes=minutes,
+        records=records,
+        volunteers=volunteers,
+    )
+
+
+def _team_totals_add(*, teams: Iterable[Team], minutes: int, records: int, volunteers: int) -> None:
+    for team in teams:
+        _total_add(
+            TeamHourTotal,
+            key={"team_id": team.pk},
+            copies={"region_path": team.region_path},
+            minutes=minutes,
+            records=records,
+            volunteers=volunteers,
+        )
+
+
+def _counting_records(volunteer: VolunteerProfile) -> int:
+    return HourRecord.objects.counting().filter(volunteer=volunteer).count()
+
+
+def _membership_moves_hours(*, team: Team, volunteer: VolunteerProfile, sign: int) -> None:
+    """A member joining (sign 1) brings their approved hours to the team's rollup; one leaving (-1) takes
+    them away. The caller holds the lock on the volunteer's profile, so `approved_minutes` is current."""
+    if not volunteer.approved_minutes:
+        return
+    _team_totals_add(
+        teams=[team],
+        minutes=sign * volunteer.approved_minutes,
+        records=sign * _counting_records(volunteer),
+        volunteers=sign,
+    )
+
+
+def _record_totals_add(
+    *, record: HourRecord, volunteer: VolunteerProfile, minutes_delta: int, records_delta: int
+) -> None:
+    """An approval's rollups, under the lock on the volunteer's profile (whose `approved_minutes` is still
+    the value before this approval): their region, school and teams, the record's activity and campaign."""
+    first_for_volunteer = int(records_delta == 1 and volunteer.approved_minutes == 0)
+    _region_total_add(
+        region=volunteer.region, minutes=minutes_delta, records=records_delta, volunteers=first_for_volunteer
+    )
+    _school_total_add(
+        school_id=volunteer.school_id,
+        minutes=minutes_delta,
+        records=records_delta,
+        volunteers=first_for_volunteer,
+    )
+    # Rows are always moved in the order of their keys, so two approvals sharing rows never deadlock.
+    teams = Team.objects.filter(memberships__volunteer=volunteer).only("pk", "region_path").order_by("pk")
+    _team_totals_add(
+        teams=teams, minutes=minutes_delta, records=records_delta, volunteers=first_for_volunteer
+    )
+    activity = record.activity
+    # Any other approved record of theirs there (superseded or not) means they already count: a superseded
+    # record's approved correction belongs to the same activity.
+    others = HourRecord.objects.filter(volunteer=volunteer, status=HourRecord.Status.APPROVED).exclude(
+        pk=record.pk
+    )
+    new_in_activity = int(records_delta == 1 and not others.filter(activity=activity).exists())
+    new_in_campaign = int(
+        records_delta == 1 and not others.filter(activity__campaign_id=activity.campaign_id).exists()
+    )
+    _total_add(
+        ActivityHourTotal,
+        key={"activity_id": activity.pk},
+        copies={"campaign_id": activity.campaign_id, "region_path": activity.region_path},
+        minutes=minutes_delta,
+        records=records_delta,
+        volunteers=new_in_activity,
+    )
+    _total_add(
+        CampaignHourTotal,
+        key={"campaign_id": activity.campaign_id},
+        copies={"region_path": activity.campaign.region.path},
+        minutes=minutes_delta,
+        records=records_delta,
+        volunteers=new_in_campaign,
+    )
 
 
 def _send_on_commit(messages: list[mail.EmailMessage]) -> None:
@@ -318,8 +438,8 @@ def volunteer_profile_update(
 ) -> VolunteerProfile:
     """The volunteer edits their own profile; the volunteer number and the date of birth never change.
 
-    A move to another region carries the volunteer's approved hours from the old region's rollup to the new
-    one, in the same transaction, so that region totals keep agreeing with the records.
+    A move to another region or school carries the volunteer's approved hours from the old rollup to the
+    new one, in the same transaction, so that region and school totals keep agreeing with the records.
     """
     if by.pk != volunteer.user_id:
         raise PermissionDenied
@@ -342,10 +462,7 @@ def volunteer_profile_update(
         raise VolunteerError("unknown_skill", _("Unknown skill: %(skill)s.") % {"skill": unknown[0]})
     with transaction.atomic():
         profile = _lock_profile(volunteer)
-        if profile.region_id != region.pk and profile.approved_minutes:
-            records = HourRecord.objects.counting().filter(volunteer=profile).count()
-            _region_total_add(region=profile.region, minutes=-profile.approved_minutes, records=-records)
-            _region_total_add(region=region, minutes=profile.approved_minutes, records=records)
+        old_region, old_school_id = profile.region, profile.school_id
         profile.real_name, profile.phone, profile.region, profile.school = real_name, phone, region, school
         profile.skills = skills
         profile.emergency_contact_name = emergency_contact_name
@@ -362,6 +479,22 @@ def volunteer_profile_update(
                 "emergency_contact_phone",
             ]
         )
+        # After the profile's own write, as approvals do (the rollups are always written last).
+        new_school_id = school.pk if school is not None else None
+        if profile.approved_minutes and (old_region.pk != region.pk or old_school_id != new_school_id):
+            minutes, records = profile.approved_minutes, _counting_records(profile)
+            if old_region.pk != region.pk:
+                # In the order of their keys, as approvals move rows (no deadlock between two moves).
+                for place, sign in sorted([(old_region, -1), (region, 1)], key=lambda move: move[0].pk):
+                    _region_total_add(
+                        region=place, minutes=sign * minutes, records=sign * records, volunteers=sign
+                    )
+            if old_school_id != new_school_id:
+                moves = [(old_school_id, -1), (new_school_id, 1)]
+                for school_id, sign in sorted(moves, key=lambda move: move[0] or 0):
+                    _school_total_add(
+                        school_id=school_id, minutes=sign * minutes, records=sign * records, volunteers=sign
+                    )
     return profile
 
 
@@ -417,19 +550,27 @@ def team_create(
     if kind == Team.Kind.SCHOOL and school is None:
         raise VolunteerError("school_required", _("A school team needs its school."))
     with transaction.atomic():
+        leader = _lock_profile(leader)
         team = Team.objects.create(name=name, kind=kind, region=region, school=school)
         TeamMembership.objects.create(team=team, volunteer=leader, is_leader=True)
+        _membership_moves_hours(team=team, volunteer=leader, sign=1)
     return team
 
 
 def team_member_add(*, team: Team, volunteer: VolunteerProfile, by: User) -> TeamMembership:
+    """A leader (or an organiser) adds a member; their approved hours join the team's rollup in the same
+    transaction, under the lock on their profile that approvals take too."""
     if not can_lead_team(user=by, team=team):
         raise PermissionDenied
-    try:
-        with transaction.atomic():
-            return TeamMembership.objects.create(team=team, volunteer=volunteer)
-    except IntegrityError:
-        raise VolunteerError("already_member", _("This volunteer is already in the team.")) from None
+    with transaction.atomic():
+        profile = _lock_profile(volunteer)
+        try:
+            with transaction.atomic():
+                membership = TeamMembership.objects.create(team=team, volunteer=profile)
+        except IntegrityError:
+            raise VolunteerError("already_member", _("This volunteer is already in the team.")) from None
+        _membership_moves_hours(team=team, volunteer=profile, sign=1)
+    return membership
 
 
 def team_member_remove(*, team: Team, volunteer: VolunteerProfile, by: User) -> None:
@@ -444,7 +585,9 @@ def team_member_remove(*, team: Team, volunteer: VolunteerProfile, by: User) -> 
             raise VolunteerError("not_member", _("This volunteer is not in the team."))
         if membership.is_leader and sum(m.is_leader for m in memberships) == 1:
             raise VolunteerError("last_leader", _("A team needs a leader: name another leader first."))
+        profile = _lock_profile(volunteer)
         membership.delete()
+        _membership_moves_hours(team=team, volunteer=profile, sign=-1)
 
 
 # --- activities --------------------------------------------------------------------------------------------
@@ -620,9 +763,12 @@ def activity_update(
         longitude=longitude,
         is_published=is_published,
     )
-    for name, value in fields.items():
-        setattr(activity, name, value)
-    activity.save(update_fields=[*fields, "region_path"])
+    with transaction.atomic():
+        for name, value in fields.items():
+            setattr(activity, name, value)
+        activity.save(update_fields=[*fields, "region_path"])
+        # The rollup's copy of the path follows, so the activity is counted under its new region.
+        ActivityHourTotal.objects.filter(activity=activity).update(region_path=activity.region_path)
     return activity
 
 
@@ -1087,7 +1233,9 @@ def hour_record_approve(*, record: HourRecord, approver: User, now: datetime) ->
         VolunteerProfile.objects.filter(pk=volunteer.pk).update(
             approved_minutes=F("approved_minutes") + minutes_delta
         )
-        _region_total_add(region=volunteer.region, minutes=minutes_delta, records=records_delta)
+        _record_totals_add(
+            record=record, volunteer=volunteer, minutes_delta=minutes_delta, records_delta=records_delta
+        )
     record.refresh_from_db()
     return record
 

@@ -832,19 +832,17 @@ class BreakdownRow:
         return hours_text(self.minutes)
 
 
-def _grouped(records: QuerySet[HourRecord], key: str, label: str) -> list[BreakdownRow]:
-    rows = (
-        records.values(key, label)
-        .annotate(total=Sum("minutes"), people=Count("volunteer", distinct=True))
-        .order_by("-total", key)[:BREAKDOWN_LIMIT]
-    )
+def _top(scope: str, region: Region) -> list[BreakdownRow]:
+    """The BREAKDOWN_LIMIT schools, teams, activities or campaigns under the region with the most approved
+    hours, from their rollups (one bounded query, whatever the region's size)."""
     return [
-        BreakdownRow(label=row[label], minutes=row["total"] or 0, volunteers=row["people"]) for row in rows
+        BreakdownRow(label=row.name, minutes=row.minutes, volunteers=row.volunteers)
+        for row in selectors.top_totals(scope=scope, region=region, limit=BREAKDOWN_LIMIT)
     ]
 
 
 def _by_subregion(region: Region) -> list[BreakdownRow]:
-    """Each child region's rollups (its whole subtree), from RegionHourTotal in one query, plus volunteers."""
+    """Each child region's totals (its whole subtree), from the RegionHourTotal rows under it in one query."""
     children = {child.path: child for child in Region.objects.filter(parent=region)}
     if not children:
         return []  # a county: nothing to break down
@@ -856,25 +854,17 @@ def _by_subregion(region: Region) -> list[BreakdownRow]:
         rest = path[len(region.path) :]
         return f"{region.path}{rest.split('/', 1)[0]}/" if rest else None
 
-    for path, total in RegionHourTotal.objects.filter(region_path__startswith=region.path).values_list(
-        "region_path", "minutes"
-    ):
+    rollups = RegionHourTotal.objects.filter(region_path__startswith=region.path).values_list(
+        "region_path", "minutes", "volunteers"
+    )
+    for path, total, active in rollups:
         child = child_of(path)
         if child in minutes:
             minutes[child] += total
+            people[child] += active
         else:
             own_minutes += total
-    active = (
-        VolunteerProfile.objects.filter(region_path__startswith=region.path, approved_minutes__gt=0)
-        .values("region_path")
-        .annotate(n=Count("pk"))
-    )
-    for row in active:
-        child = child_of(row["region_path"])
-        if child in people:
-            people[child] += row["n"]
-        else:
-            own_people += row["n"]
+            own_people += active
     rows = [
         BreakdownRow(
             label=child.display_name,
@@ -911,16 +901,16 @@ def _totals_region(request: HttpRequest) -> Region | None:
 
 @login_required
 def totals(request: HttpRequest) -> HttpResponse:
-    """Approved hours in the organiser's region (or a region under it): sums, breakdowns and a leaderboard."""
+    """Approved hours in the organiser's region (or a region under it): sums, breakdowns and a leaderboard.
+
+    Every figure comes from the rollups the approving transactions keep (RegionHourTotal and the school,
+    team, activity and campaign rows; the leaderboard from VolunteerProfile.approved_minutes), so a
+    province's page costs as little as a county's: no query here reads the hour records in bulk."""
     _require_region_organiser(request.user)
     region = _totals_region(request)
-    context: dict = {"region": region}
+    context: dict = {"region": region, "top_limit": BREAKDOWN_LIMIT}
     if region is not None:
-        counting = HourRecord.objects.counting()
         region_totals = selectors.totals_for_region(region=region)
-        in_schools = counting.filter(volunteer__school__region_path__startswith=region.path)
-        in_teams = counting.filter(volunteer__memberships__team__region_path__startswith=region.path)
-        in_activities = counting.filter(activity__region_path__startswith=region.path)
         context.update(
             {
                 "totals": region_totals,
@@ -930,12 +920,10 @@ def totals(request: HttpRequest) -> HttpResponse:
                     activity__region_path__startswith=region.path, status=HourRecord.Status.PENDING
                 ).count(),
                 "by_subregion": _by_subregion(region),
-                "by_school": _grouped(in_schools, "volunteer__school", "volunteer__school__name"),
-                "by_team": _grouped(
-                    in_teams, "volunteer__memberships__team", "volunteer__memberships__team__name"
-                ),
-                "by_activity": _grouped(in_activities, "activity", "activity__title"),
-                "by_campaign": _grouped(in_activities, "activity__campaign", "activity__campaign__title"),
+                "by_school": _top("school", region),
+                "by_team": _top("team", region),
+                "by_activity": _top("activity", region),
+                "by_campaign": _top("campaign", region),
                 "leaderboard": selectors.leaderboard(scope=region, limit=LEADERBOARD_LIMIT),
                 "breadcrumbs": _region_breadcrumbs(request.user, region),
             }

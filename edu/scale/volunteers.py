@@ -19,7 +19,8 @@ How the history is made, county by county (a county's rows are built in memory, 
 
 Rollups: VolunteerProfile.approved_minutes is written with the rows, then recomputed in SQL from the
 counting records (approved, not superseded) and any disagreement fixed (the command reports how many: 0);
-RegionHourTotal is computed in SQL. NumberSequence("volunteer:<code>") moves past the numbers issued, so a
+RegionHourTotal and the school, team, activity and campaign rollups are computed in SQL
+(volunteers.rollups.rollups_rebuild). NumberSequence("volunteer:<code>") moves past the numbers issued, so a
 volunteer registering on the site later gets the next one.
 """
 
@@ -50,6 +51,7 @@ from edu.scale import (
 from edu.scale import names as N
 from edu.scale.regions import LIKE
 from volunteers import models as vm
+from volunteers.rollups import rollups_rebuild
 
 UNUSABLE_PASSWORD = "!"  # noqa: S105 - Django's marker for "no password": nobody signs in as these users
 SCHOOL_SHARE = 0.45
@@ -361,6 +363,10 @@ class VolunteersPart(Part):
             vm.Signup,
             vm.HourRecord,
             vm.RegionHourTotal,
+            vm.SchoolHourTotal,
+            vm.TeamHourTotal,
+            vm.ActivityHourTotal,
+            vm.CampaignHourTotal,
             vm.NumberSequence,
         ]
 
@@ -393,7 +399,9 @@ class VolunteersPart(Part):
 
     def delete(self) -> Counter:
         deleted: Counter = Counter()
-        delete_where(vm.RegionHourTotal, f"region_path {LIKE}", [like_prefix(PROVINCE_PATH)], deleted)
+        # The rollups of the province (schools belong to another part and stay: their rows go here).
+        for rollup in (vm.RegionHourTotal, vm.SchoolHourTotal):
+            delete_where(rollup, f"region_path {LIKE}", [like_prefix(PROVINCE_PATH)], deleted)
         # Campaigns first, while their creators still name them; their activities, shifts, sign-ups and
         # records go with them.
         delete_where(Campaign, *self._generated_campaigns(), deleted)
@@ -575,37 +583,15 @@ class Builder:
     # -- rollups, in SQL ------------------------------------------------------------------------------------
 
     def _rollups(self) -> None:
-        quote = connection.ops.quote_name
-        profile, record = quote(vm.VolunteerProfile._meta.db_table), quote(vm.HourRecord._meta.db_table)
-        totals = quote(vm.RegionHourTotal._meta.db_table)
-        province = like_prefix(PROVINCE_PATH)
-        counting = (
-            f"SELECT h.volunteer_id, h.minutes FROM {record} h WHERE h.status = 'approved' "  # noqa: S608
-            f"AND NOT EXISTS (SELECT 1 FROM {record} c WHERE c.corrects_id = h.id AND c.status = 'approved')"
-        )
-        progress = self.ctx.progress("rollups (SQL)", 2, unit="steps")
-        with connection.cursor() as cursor:
-            # The minutes written with the rows are checked against the records; a difference is fixed here.
-            cursor.execute(
-                f"UPDATE {profile} SET approved_minutes = COALESCE(t.minutes, 0) "  # noqa: S608
-                f"FROM {profile} p LEFT JOIN (SELECT volunteer_id, SUM(minutes) AS minutes "
-                f"FROM ({counting}) counted GROUP BY volunteer_id) t ON t.volunteer_id = p.id "
-                f"WHERE {profile}.id = p.id AND p.region_path {LIKE} "
-                f"AND p.approved_minutes <> COALESCE(t.minutes, 0)",
-                [province],
-            )
-            self.ctx.rows["rollup fixes: approved_minutes"] += cursor.rowcount
-            progress.advance()
-            cursor.execute(f"DELETE FROM {totals} WHERE region_path {LIKE}", [province])  # noqa: S608
-            cursor.execute(
-                f"INSERT INTO {totals} (region_id, region_path, minutes, records) "  # noqa: S608
-                f"SELECT p.region_id, p.region_path, SUM(counted.minutes), COUNT(*) "
-                f"FROM ({counting}) counted JOIN {profile} p ON p.id = counted.volunteer_id "
-                f"WHERE p.region_path {LIKE} GROUP BY p.region_id, p.region_path",
-                [province],
-            )
-            self.ctx.rows[vm.RegionHourTotal._meta.db_table] += cursor.rowcount
-            progress.advance()
+        # The same SQL as `manage.py rebuild_volunteer_rollups`: approved_minutes checked against the records
+        # (a difference is fixed and counted: 0 expected), then every rollup the organisers' totals page
+        # reads (region, school, team, activity, campaign) computed from the counting records.
+        progress = self.ctx.progress("rollups (SQL)", 1, unit="steps")
+        written = rollups_rebuild(region_path=PROVINCE_PATH)
+        self.ctx.rows["rollup fixes: approved_minutes"] += written.pop("approved_minutes fixed")
+        for table, rows in written.items():
+            self.ctx.rows[table] += rows
+        progress.advance()
         progress.finish()
 
 

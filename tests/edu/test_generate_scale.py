@@ -17,6 +17,7 @@ from django.utils import timezone
 from campaigns.models import Campaign
 from edu.models import Region, School, User
 from edu.scale import GENERATED_USERNAME_PREFIX, PROVINCE_PATH, SMALL_FIGURES
+from tests.volunteers.rollup_checks import direct_rollups, stored_rollups
 from volunteers.hour_rules import Interval
 from volunteers.models import (
     Activity,
@@ -103,6 +104,11 @@ def test_rollups_agree_with_the_records(small_set):
     assert rollups == dict(by_region)
     province = Region.objects.get(path=PROVINCE_PATH)
     assert totals_for_region(region=province).minutes == sum(counted.values())
+    # The school, team, activity and campaign rollups (and the regions' active volunteers) too.
+    direct = direct_rollups()
+    assert stored_rollups() == direct
+    assert all(direct.values())
+    assert totals_for_region(region=province).volunteers == len(counted)
 
 
 def test_no_volunteer_has_overlapping_records(small_set):

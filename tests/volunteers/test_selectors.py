@@ -11,8 +11,17 @@ from django.http import Http404
 from django.utils import timezone
 
 from tests import factories
+from tests.volunteers.rollup_checks import direct_rollups, stored_rollups
 from volunteers import selectors, services
-from volunteers.models import Activity, HourRecord, RegionHourTotal, VolunteerProfile
+from volunteers.models import (
+    Activity,
+    HourRecord,
+    RegionHourTotal,
+    SchoolHourTotal,
+    TeamHourTotal,
+    VolunteerProfile,
+)
+from volunteers.rollups import rollups_rebuild
 from volunteers.services import VolunteerError
 
 # --- activities ---------------------------------------------------------------------------------------------
@@ -245,26 +254,86 @@ def test_totals_of_teams_schools_activities_campaigns_and_regions(vworld):
 
 
 def test_rollups_agree_with_a_direct_count_after_random_decisions(vworld):
-    """Approvals, rejections and corrections in random order; then every rollup equals a direct count."""
+    """Approvals, rejections, corrections, team membership changes and moves to another school or region in
+    random order; then every rollup (volunteer, region, school, team, activity, campaign) equals a direct
+    count, and a rebuild from the records changes nothing."""
     rng = random.Random(20260626)
     now = timezone.now()
-    regions = [vworld.world.county_a, vworld.world.county_b]
-    volunteers = [vworld.make_profile(region=rng.choice(regions)) for _ in range(8)]
-    approver = vworld.world.organiser_province
+    world = vworld.world
+    regions = [world.county_a, world.county_b]
+    schools = {world.county_a.pk: [world.school_a, None], world.county_b.pk: [world.school_b, None]}
+    volunteers = []
+    for _ in range(10):
+        region = rng.choice(regions)
+        volunteers.append(vworld.make_profile(region=region, school=rng.choice(schools[region.pk])))
+    approver = world.organiser_province
+    campaign_b = factories.campaign(region=world.county_b, title="开福区禁毒志愿服务", created_by=approver)
+    activity_b = Activity.objects.create(
+        campaign=campaign_b,
+        title="禁毒知识进校园",
+        address="开福区",
+        region=world.county_b,
+        signup_opens_at=now - dt.timedelta(days=30),
+        signup_closes_at=now + dt.timedelta(days=1),
+        created_by=approver,
+    )
+    activities = [vworld.activity, activity_b]
+    teams = [vworld.team]
+    for n, region in enumerate(regions):
+        teams.append(
+            services.team_create(name=f"队{n}", kind="community", region=region, leader=volunteers[n])
+        )
+
+    def shuffle_memberships() -> None:
+        for _ in range(3):
+            team, volunteer = rng.choice(teams), rng.choice(volunteers)
+            try:
+                if rng.random() < 0.6:
+                    services.team_member_add(team=team, volunteer=volunteer, by=approver)
+                else:
+                    services.team_member_remove(team=team, volunteer=volunteer, by=approver)
+            except VolunteerError as error:
+                assert error.code in {"already_member", "not_member", "last_leader"}
+
+    def move_someone() -> None:
+        volunteer = rng.choice(volunteers)
+        volunteer.refresh_from_db()
+        region = rng.choice(regions)
+        services.volunteer_profile_update(
+            volunteer=volunteer,
+            by=volunteer.user,
+            real_name=volunteer.real_name,
+            phone=volunteer.phone,
+            region=region,
+            school=rng.choice(schools[region.pk]),
+            emergency_contact_name=volunteer.emergency_contact_name,
+            emergency_contact_phone=volunteer.emergency_contact_phone,
+            now=now,
+        )
+
     records = []
     for volunteer in volunteers:
         for day in range(1, 6):
             start = vworld.at(-day, rng.choice([8, 9, 13]), rng.choice([0, 15, 30]))
             records.append(
-                vworld.make_record(volunteer=volunteer, started_at=start, minutes=rng.randint(20, 240))
+                vworld.make_record(
+                    volunteer=volunteer,
+                    started_at=start,
+                    minutes=rng.randint(20, 240),
+                    activity=rng.choice(activities),
+                )
             )
     rng.shuffle(records)
-    for record in records:
+    for n, record in enumerate(records):
         action = rng.random()
         if action < 0.6:
             services.hour_record_approve(record=record, approver=approver, now=now)
         elif action < 0.8:
             services.hour_record_reject(record=record, approver=approver, reason="不符", now=now)
+        if n % 5 == 0:
+            shuffle_memberships()
+        if n % 9 == 0:
+            move_someone()
     approved = list(HourRecord.objects.filter(status="approved"))
     for record in rng.sample(approved, k=len(approved) // 2):
         latest = record
@@ -286,6 +355,7 @@ def test_rollups_agree_with_a_direct_count_after_random_decisions(vworld):
             else:
                 services.hour_record_reject(record=latest, approver=approver, reason="不符", now=now)
                 break
+        shuffle_memberships()
 
     counting = HourRecord.objects.counting()
     for volunteer in volunteers:
@@ -296,7 +366,7 @@ def test_rollups_agree_with_a_direct_count_after_random_decisions(vworld):
             selectors.totals_for_volunteer(volunteer=volunteer).records
             == counting.filter(volunteer=volunteer).count()
         )
-    for region in [*regions, vworld.world.city, vworld.world.province]:
+    for region in [*regions, world.city, world.province]:
         in_region = counting.filter(volunteer__region_path__startswith=region.path)
         direct_minutes = in_region.aggregate(total=Sum("minutes"))["total"] or 0
         totals = selectors.totals_for_region(region=region)
@@ -305,7 +375,59 @@ def test_rollups_agree_with_a_direct_count_after_random_decisions(vworld):
     assert sum(t.minutes for t in RegionHourTotal.objects.all()) == sum(
         v.approved_minutes for v in VolunteerProfile.objects.all()
     )
+    direct = direct_rollups()
+    assert stored_rollups() == direct
+    assert all(direct.values()), "every kind of rollup was exercised"
+    for team in teams:
+        top = {row.pk: row for row in selectors.top_totals(scope="team", region=None)}
+        totals = selectors.totals_for_team(team=team)
+        if totals.minutes:
+            row = top[team.pk]
+            assert (row.minutes, row.records, row.volunteers) == (
+                totals.minutes,
+                totals.records,
+                totals.volunteers,
+            )
     assert HourRecord.objects.superseded().exists()
+
+    written = rollups_rebuild()
+    assert written["approved_minutes fixed"] == 0
+    assert stored_rollups() == direct
+
+
+def test_a_rebuild_repairs_rollups_that_went_wrong(vworld):
+    vworld.approved_record(volunteer=vworld.child, started_at=vworld.at(-3, 9), minutes=60)
+    vworld.approved_record(volunteer=vworld.leader, started_at=vworld.at(-2, 9), minutes=90)
+    expected = stored_rollups()
+    assert expected == direct_rollups()
+    SchoolHourTotal.objects.update(minutes=1, volunteers=7)
+    TeamHourTotal.objects.all().delete()
+    VolunteerProfile.objects.filter(pk=vworld.child.pk).update(approved_minutes=5)
+
+    written = rollups_rebuild(region_path=vworld.world.province.path)
+
+    assert written["approved_minutes fixed"] == 1
+    assert stored_rollups() == expected
+    vworld.child.refresh_from_db()
+    assert vworld.child.approved_minutes == 60
+
+
+def test_joining_and_leaving_a_team_moves_the_members_hours(vworld):
+    vworld.approved_record(volunteer=vworld.adult, started_at=vworld.at(-3, 9), minutes=120)
+    vworld.approved_record(volunteer=vworld.adult, started_at=vworld.at(-2, 9), minutes=30)
+    team = vworld.team
+    before = selectors.totals_for_team(team=team)
+
+    services.team_member_add(team=team, volunteer=vworld.adult, by=vworld.organiser)
+    row = TeamHourTotal.objects.get(team=team)
+    assert (row.minutes, row.records, row.volunteers) == (
+        before.minutes + 150,
+        before.records + 2,
+        before.volunteers + 1,
+    )
+    services.team_member_remove(team=team, volunteer=vworld.adult, by=vworld.organiser)
+    row.refresh_from_db()
+    assert (row.minutes, row.records, row.volunteers) == (before.minutes, before.records, before.volunteers)
 
 
 def test_leaderboards_show_nicknames_never_real_names(vworld):

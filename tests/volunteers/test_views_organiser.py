@@ -9,6 +9,8 @@ import re
 
 import openpyxl
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests import factories
@@ -863,6 +865,30 @@ def test_totals_query_budget(vworld, login, django_assert_max_num_queries):
     client = login(vworld.world.organiser_province)
     with django_assert_max_num_queries(16):
         assert client.get(f"{MANAGE}/totals/").status_code == 200
+
+
+def test_totals_show_the_top_rows_from_the_rollups_only(vworld, login, monkeypatch):
+    """The breakdowns list the top N by approved hours, say so, and the page never reads the hour records in
+    bulk: the one query on them is the count of pending records."""
+    second = Activity.objects.create(
+        campaign=vworld.campaign,
+        title="禁毒知识竞赛",
+        address="岳麓区",
+        region=vworld.world.county_a,
+        signup_opens_at=vworld.now - dt.timedelta(days=3),
+        signup_closes_at=vworld.now + dt.timedelta(days=1),
+        created_by=vworld.organiser,
+    )
+    vworld.approved_record(volunteer=vworld.adult, started_at=vworld.at(-3, 9), minutes=30)
+    vworld.approved_record(volunteer=vworld.child, started_at=vworld.at(-3, 9), minutes=90, activity=second)
+    monkeypatch.setattr("volunteers.views_organiser.BREAKDOWN_LIMIT", 1)
+    client = english(login(vworld.organiser))
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(f"{MANAGE}/totals/").content.decode()
+    assert "the top 1 by approved hours" in page
+    assert second.title in page and vworld.activity.title not in page
+    on_records = [q["sql"] for q in queries if "volunteers_hourrecord" in q["sql"]]
+    assert len(on_records) == 1 and "pending" in on_records[0]
 
 
 # --- volunteers of the region -----------------------------------------------------------------------------
