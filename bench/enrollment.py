@@ -20,10 +20,11 @@ site's PostgreSQL pool and Redis (--redis-url, a database of its own, flushed) f
 
     .venv/bin/python bench/enrollment.py                             # create qk_bench_enrollment (scale 1.0)
     .venv/bin/python bench/enrollment.py --db qk_bench_enrollment    # reuse a generated database
-    .venv/bin/python bench/enrollment.py --scale 0.02 --recreate     # a quick run on a small fresh database
+    .venv/bin/python bench/enrollment.py --scale 0.02                # a quick run: qk_bench_enrollment_0_02
 
-Without --db the script creates `qk_bench_enrollment` with `generate_scale --scale S` (all parts: the
-classroom part builds on the volunteers'); it refuses to drop an existing one unless --recreate. The last
+Without --db the script creates `qk_bench_enrollment` (or `qk_bench_enrollment_0_02` and the like for another
+--scale) with `generate_scale --scale S` (all parts: the classroom part builds on the volunteers'); it refuses
+to drop an existing one unless --recreate. The last
 line printed is one JSON object: students, schools, pages_p95_ms {page: ms}, worst_p95_ms, goal_ms, met, then
 the details. Exit status 1 when a page answered with an error.
 """
@@ -34,8 +35,6 @@ import contextlib
 import json
 import os
 import random
-import secrets
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -56,13 +55,22 @@ from bench.quiz_answers import (  # noqa: E402 - after the path fix above
     tail,
     wait_until_serving,
 )
+from bench.scale_harness import (  # noqa: E402 - after the path fix above
+    database_exists,
+    default_database,
+    flush_redis,
+    generate,
+    loadavg,
+    manage,
+    run_internal,
+    server_env,
+    summary,
+)
 
-PYTHON = sys.executable
+SCRIPT = Path(__file__).resolve()
 DAPHNE = Path(sys.executable).with_name("daphne")
 DEFAULT_DB = "qk_bench_enrollment"
 GOAL_MS = 500
-GENERATE_LIMIT_S = 4 * 3600
-STEP_LIMIT_S = 3600
 REQUEST_TIMEOUT_S = 120
 BENCH_ADMIN = "qkgen_bench_school_admin"
 
@@ -116,7 +124,7 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace) -> dict:
-    name = args.db or DEFAULT_DB
+    name = args.db or default_database(DEFAULT_DB, args.scale)
     db_url = f"{args.pg_url.rstrip('/')}/{name}"
     workdir = Path(tempfile.mkdtemp(prefix="qk_bench_enrollment_"))
     env = server_env(db_url=db_url, redis_url=args.redis_url)
@@ -140,7 +148,11 @@ def run(args: argparse.Namespace) -> dict:
             result["generation"] = generate(args, name, env)
         flush_redis(args.redis_url)
         setup = run_internal(
-            "setup", {"samples": args.samples, "refreshes": args.refreshes, "seed": args.seed}, env, workdir
+            SCRIPT,
+            "setup",
+            {"samples": args.samples, "refreshes": args.refreshes, "seed": args.seed},
+            env,
+            workdir,
         )
         result["data"] = setup["data"]
         print_data(result["data"])
@@ -157,7 +169,7 @@ def run(args: argparse.Namespace) -> dict:
         wait_until_serving(server, port, log_path)
         cpu_before = proc_cpu_seconds(server.pid)
         spec = {"port": port, "cookie_names": setup["cookie_names"], "requests": setup["requests"]}
-        result["pages"] = run_internal("pages", spec, os.environ.copy(), workdir)
+        result["pages"] = run_internal(SCRIPT, "pages", spec, os.environ.copy(), workdir)
         result["pages"]["server_cpu_s"] = round(proc_cpu_seconds(server.pid) - cpu_before, 2)
         print_pages(result["pages"])
         return result
@@ -166,7 +178,7 @@ def run(args: argparse.Namespace) -> dict:
             stop(server)
         if setup:
             with contextlib.suppress(Exception):
-                run_internal("cleanup", {"sessions": setup["sessions"]}, env, workdir)
+                run_internal(SCRIPT, "cleanup", {"sessions": setup["sessions"]}, env, workdir)
         flush_redis(args.redis_url)
         if log_path.exists() and "Traceback" in log_path.read_text(errors="replace"):
             print(f"server log, last lines:\n{tail(log_path)}", flush=True)
@@ -174,108 +186,6 @@ def run(args: argparse.Namespace) -> dict:
             path.unlink()
         with contextlib.suppress(OSError):
             workdir.rmdir()
-
-
-def generate(args: argparse.Namespace, name: str, env: dict) -> dict:
-    import psycopg
-    from psycopg import sql
-
-    if not name.startswith("qk_bench_"):
-        raise SystemExit("only qk_bench_* databases are created and dropped here")
-    with psycopg.connect(f"{args.pg_url.rstrip('/')}/postgres", autocommit=True, connect_timeout=10) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    manage(["migrate", "--noinput", "-v", "0"], env)
-    print(f"generating {name} at scale {args.scale:g} (progress on stderr) ...", flush=True)
-    started = time.perf_counter()
-    completed = subprocess.run(  # noqa: S603 - manage.py, fixed arguments
-        [PYTHON, "manage.py", "generate_scale", "--scale", str(args.scale)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-        timeout=GENERATE_LIMIT_S,
-    )
-    print(completed.stdout, flush=True)
-    if completed.returncode:
-        raise RuntimeError(f"generate_scale failed ({completed.returncode})")
-    return {"seconds": round(time.perf_counter() - started, 1), "output": completed.stdout}
-
-
-def manage(arguments: list[str], env: dict) -> None:
-    subprocess.run([PYTHON, "manage.py", *arguments], cwd=ROOT, env=env, check=True, timeout=STEP_LIMIT_S)  # noqa: S603
-
-
-def database_exists(base_url: str, name: str) -> bool:
-    import psycopg
-
-    with psycopg.connect(f"{base_url.rstrip('/')}/postgres", connect_timeout=10) as conn:
-        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is not None
-
-
-def flush_redis(url: str) -> None:
-    if not url:
-        return
-    import redis
-
-    with contextlib.suppress(redis.RedisError):
-        redis.Redis.from_url(url).flushdb()
-
-
-def server_env(*, db_url: str, redis_url: str) -> dict[str, str]:
-    env = os.environ.copy()
-    env.update(
-        DJANGO_SETTINGS_MODULE="bench.bench_settings",
-        PYTHONPATH=str(ROOT),
-        DATABASE_URL=db_url,
-        DEBUG="0",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS=HOST,
-        SECURE_SSL_REDIRECT="0",
-        SESSION_COOKIE_SECURE="0",
-        CSRF_COOKIE_SECURE="0",
-    )
-    if redis_url:
-        env["REDIS_URL"] = redis_url
-    else:
-        env.pop("REDIS_URL", None)
-    return env
-
-
-def run_internal(step: str, spec: dict, env: dict, workdir: Path) -> dict:
-    """One step of this script in a child process (Django on the database, or the HTTP client)."""
-    spec_path = workdir / f"spec-{step}.json"
-    out = workdir / f"out-{step}.json"
-    spec_path.write_text(json.dumps(spec | {"out": str(out)}))
-    completed = subprocess.run(  # noqa: S603 - this script, fixed arguments
-        [PYTHON, str(Path(__file__).resolve()), "--internal", step, "--spec", str(spec_path)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=STEP_LIMIT_S,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(
-            f"step {step} failed ({completed.returncode}):\n{completed.stdout}\n{completed.stderr}"
-        )
-    return json.loads(out.read_text())
-
-
-def loadavg() -> list[str]:
-    return Path("/proc/loadavg").read_text().split()[:3]
-
-
-def summary(values_ms: list[float]) -> dict:
-    values = sorted(values_ms)
-    if not values:
-        return {"n": 0, "p50_ms": 0.0, "p95_ms": 0.0, "max_ms": 0.0}
-    return {
-        "n": len(values),
-        "p50_ms": round(statistics.median(values), 1),
-        "p95_ms": round(values[min(len(values) - 1, int(0.95 * len(values)))], 1),
-        "max_ms": round(values[-1], 1),
-    }
 
 
 # --- report ---------------------------------------------------------------------------------------------

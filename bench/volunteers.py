@@ -41,8 +41,6 @@ import contextlib
 import json
 import os
 import random
-import secrets
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -65,14 +63,23 @@ from bench.quiz_answers import (  # noqa: E402 - after the path fix above
     tail,
     wait_until_serving,
 )
+from bench.scale_harness import (  # noqa: E402 - after the path fix above
+    database_exists,
+    default_database,
+    flush_redis,
+    generate,
+    loadavg,
+    manage,
+    run_internal,
+    server_env,
+    summary,
+)
 
-PYTHON = sys.executable
+SCRIPT = Path(__file__).resolve()
 DAPHNE = Path(sys.executable).with_name("daphne")
 DEFAULT_DB = "qk_bench_volunteers"
 GOAL_MS = 500
 SCOPES = ("team", "school", "region", "top")
-GENERATE_LIMIT_S = 4 * 3600
-STEP_LIMIT_S = 3600
 REQUEST_TIMEOUT_S = 120
 
 
@@ -132,7 +139,7 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace) -> dict:
-    name = args.db or default_database(args.scale)
+    name = args.db or default_database(DEFAULT_DB, args.scale)
     db_url = f"{args.pg_url.rstrip('/')}/{name}"
     workdir = Path(tempfile.mkdtemp(prefix="qk_bench_volunteers_"))
     env = server_env(db_url=db_url, redis_url=args.redis_url)
@@ -157,12 +164,12 @@ def run(args: argparse.Namespace) -> dict:
         flush_redis(args.redis_url)
 
         result["selectors"] = run_internal(
-            "selectors", {"samples": args.samples, "seed": args.seed}, env, workdir
+            SCRIPT, "selectors", {"samples": args.samples, "seed": args.seed}, env, workdir
         )
         result["data"] = result["selectors"].pop("data")
         print_selectors(result["selectors"])
 
-        setup = run_internal("setup", {"checkins": args.checkins, "seed": args.seed}, env, workdir)
+        setup = run_internal(SCRIPT, "setup", {"checkins": args.checkins, "seed": args.seed}, env, workdir)
         port = args.port or free_port()
         with log_path.open("wb") as log:
             server = subprocess.Popen(  # noqa: S603 - fixed argv, our own daphne
@@ -180,12 +187,13 @@ def run(args: argparse.Namespace) -> dict:
             "regions": pick_page_regions(setup["page_regions"], args),
         }
         cpu_before = proc_cpu_seconds(server.pid)
-        result["pages"] = run_internal("pages", pages_spec, os.environ.copy(), workdir)
+        result["pages"] = run_internal(SCRIPT, "pages", pages_spec, os.environ.copy(), workdir)
         result["pages"]["server_cpu_s"] = round(proc_cpu_seconds(server.pid) - cpu_before, 2)
         print_pages(result["pages"])
 
         cpu_before = proc_cpu_seconds(server.pid)
         load = run_internal(
+            SCRIPT,
             "checkin",
             common | {"clients": setup["clients"], "activity": setup["activity"], "secret": setup["secret"]},
             os.environ.copy(),
@@ -196,7 +204,7 @@ def run(args: argparse.Namespace) -> dict:
             raise RuntimeError(f"the server exited during the check-in: {tail(log_path)}")
         stop(server)
         server = None
-        verified = run_internal("verify", cleanup_spec(setup), env, workdir)
+        verified = run_internal(SCRIPT, "verify", cleanup_spec(setup), env, workdir)
         setup = {}
         load["checked_in"] = verified["checked_in"]
         load["errors"] = load["http_errors"] + (load["clients"] - verified["checked_in"])
@@ -209,7 +217,7 @@ def run(args: argparse.Namespace) -> dict:
         if setup.get("activity"):
             # Something failed between the set-up and the check: still leave the generated set as it was.
             with contextlib.suppress(Exception):
-                run_internal("verify", cleanup_spec(setup), env, workdir)
+                run_internal(SCRIPT, "verify", cleanup_spec(setup), env, workdir)
         flush_redis(args.redis_url)
         if log_path.exists() and "Traceback" in log_path.read_text(errors="replace"):
             print(f"server log, last lines:\n{tail(log_path)}", flush=True)
@@ -217,11 +225,6 @@ def run(args: argparse.Namespace) -> dict:
             path.unlink()
         with contextlib.suppress(OSError):
             workdir.rmdir()
-
-
-def default_database(scale: float) -> str:
-    """qk_bench_volunteers at full scale; a quick run gets its own (qk_bench_volunteers_0_01)."""
-    return DEFAULT_DB if scale == 1 else f"{DEFAULT_DB}_{scale:g}".replace(".", "_").replace("-", "_")
 
 
 def cleanup_spec(setup: dict) -> dict:
@@ -238,112 +241,6 @@ def pick_page_regions(regions: dict, args: argparse.Namespace) -> list[list]:
         if level == "province":
             chosen += [[level, pool[0]]] * (args.page_samples - len(pool))
     return chosen
-
-
-def generate(args: argparse.Namespace, name: str, env: dict) -> dict:
-    import psycopg
-    from psycopg import sql
-
-    if not name.startswith("qk_bench_"):
-        raise SystemExit("only qk_bench_* databases are created and dropped here")
-    with psycopg.connect(f"{args.pg_url.rstrip('/')}/postgres", autocommit=True, connect_timeout=10) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    manage(["migrate", "--noinput", "-v", "0"], env)
-    print(f"generating {name} at scale {args.scale:g} (progress on stderr) ...", flush=True)
-    started = time.perf_counter()
-    completed = subprocess.run(  # noqa: S603 - manage.py, fixed arguments
-        [PYTHON, "manage.py", "generate_scale", "--scale", str(args.scale)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-        timeout=GENERATE_LIMIT_S,
-    )
-    print(completed.stdout, flush=True)
-    if completed.returncode:
-        raise RuntimeError(f"generate_scale failed ({completed.returncode})")
-    return {"seconds": round(time.perf_counter() - started, 1), "output": completed.stdout}
-
-
-def manage(arguments: list[str], env: dict) -> None:
-    subprocess.run([PYTHON, "manage.py", *arguments], cwd=ROOT, env=env, check=True, timeout=STEP_LIMIT_S)  # noqa: S603
-
-
-def database_exists(base_url: str, name: str) -> bool:
-    import psycopg
-
-    with psycopg.connect(f"{base_url.rstrip('/')}/postgres", connect_timeout=10) as conn:
-        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is not None
-
-
-def flush_redis(url: str) -> None:
-    if not url:
-        return
-    import redis
-
-    with contextlib.suppress(redis.RedisError):
-        redis.Redis.from_url(url).flushdb()
-
-
-def server_env(*, db_url: str, redis_url: str) -> dict[str, str]:
-    env = os.environ.copy()
-    env.update(
-        DJANGO_SETTINGS_MODULE="bench.bench_settings",
-        PYTHONPATH=str(ROOT),
-        DATABASE_URL=db_url,
-        DEBUG="0",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS=HOST,
-        SECURE_SSL_REDIRECT="0",
-        SESSION_COOKIE_SECURE="0",
-        CSRF_COOKIE_SECURE="0",
-    )
-    if redis_url:
-        env["REDIS_URL"] = redis_url
-    else:
-        env.pop("REDIS_URL", None)
-    return env
-
-
-def run_internal(step: str, spec: dict, env: dict, workdir: Path) -> dict:
-    """One step of this script in a child process (Django on the database, or the HTTP clients)."""
-    spec_path = workdir / f"spec-{step}.json"
-    out = workdir / f"out-{step}.json"
-    spec_path.write_text(json.dumps(spec | {"out": str(out)}))
-    completed = subprocess.run(  # noqa: S603 - this script, fixed arguments
-        [PYTHON, str(Path(__file__).resolve()), "--internal", step, "--spec", str(spec_path)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=STEP_LIMIT_S,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(
-            f"step {step} failed ({completed.returncode}):\n{completed.stdout}\n{completed.stderr}"
-        )
-    return json.loads(out.read_text())
-
-
-def loadavg() -> list[str]:
-    return Path("/proc/loadavg").read_text().split()[:3]
-
-
-def summary(values_ms: list[float]) -> dict:
-    values = sorted(values_ms)
-    if not values:
-        return {"n": 0, "p50_ms": 0.0, "p95_ms": 0.0, "max_ms": 0.0}
-
-    def at(q: float) -> float:
-        return round(values[min(len(values) - 1, int(q * len(values)))], 1)
-
-    return {
-        "n": len(values),
-        "p50_ms": round(statistics.median(values), 1),
-        "p95_ms": at(0.95),
-        "max_ms": round(values[-1], 1),
-    }
 
 
 # --- report ---------------------------------------------------------------------------------------------
