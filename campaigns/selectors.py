@@ -83,10 +83,12 @@ def term_of_campaign(*, campaign: Campaign) -> Term | None:
 
 
 def term_for_user(*, user: User, pk: int) -> Term:
-    """The term of a campaign the user may see; 404 when the campaign has no term."""
+    """The term of a campaign the user may see; 404 when the campaign has no term. (`campaign__pk`, not
+    `campaign_id`: only the primary key's lookup finds nothing for a number beyond 64 bits, where the foreign
+    key's makes SQLite raise OverflowError.)"""
     term = (
         Term.objects.select_related("campaign__region")
-        .filter(campaign__in=campaigns_visible(user=user).values("pk"), campaign_id=pk)
+        .filter(campaign__in=campaigns_visible(user=user).values("pk"), campaign__pk=pk)
         .first()
     )
     if term is None:

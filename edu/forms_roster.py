@@ -1,9 +1,12 @@
 """Forms of the roster pages: upload, claim, move, class teachers and the school's consent rule."""
 
+import contextlib
 from pathlib import PurePath
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from edu.models import School, SchoolClass, User
 from edu.tabular import DEFAULT_MAX_BYTES
@@ -33,6 +36,16 @@ class RosterUploadForm(forms.Form):
                 params={"size": ROSTER_MAX_MB},
             )
         return upload
+
+
+# Django 5.2 changed the wording of its minimum-length message, and its own Chinese catalog does not have the
+# new one: named here, makemessages puts it in the project's catalog, which is searched first, so a student
+# setting a short password on the claim (or sign-up) page reads it in Chinese.
+PASSWORD_TOO_SHORT = ngettext_lazy(
+    "This password is too short. It must contain at least %d character.",
+    "This password is too short. It must contain at least %d characters.",
+    "min_length",
+)
 
 
 class ClaimForm(forms.Form):
@@ -94,6 +107,16 @@ class StudentMoveForm(forms.Form):
 
 
 class TeacherChoiceField(forms.ModelMultipleChoiceField):
+    def clean(self, value):
+        # A number beyond 64 bits is no teacher's; SQLite would raise OverflowError on the lookup.
+        for pk in value or []:
+            with contextlib.suppress(TypeError, ValueError):
+                if not -(2**63) <= int(pk) < 2**63:
+                    raise ValidationError(
+                        self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                    )
+        return super().clean(value)
+
     def label_from_instance(self, obj: User) -> str:
         return obj.get_full_name() or obj.nickname or obj.username
 

@@ -16,13 +16,13 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header, urlencode
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -108,10 +108,18 @@ def school_roster(request: HttpRequest, code: str) -> HttpResponse:
 def school_roster_preview(request: HttpRequest, code: str, token: str) -> HttpResponse:
     """What the file would change — or every problem in it — then the import on confirmation, all or none."""
     school = selectors.school_for_user(user=request.user, code=code, manage=True)
-    pending = ROSTER_UPLOADS.get(request, token, school=school.pk)
+    try:
+        pending = ROSTER_UPLOADS.get(request, token, school=school.pk)
+    except Http404:
+        if request.method != "POST":
+            raise
+        # A double click on "Import" or "Discard", or the back button and a second click: the first one took
+        # the file; say so on the roster page rather than "page not found".
+        messages.info(request, _("This file has already been imported or discarded."))
+        return redirect("school_roster", code=school.code)
     if request.method == "POST" and "discard" in request.POST:
         ROSTER_UPLOADS.forget(request, token)
-        messages.info(request, _("The file was discarded; nothing was imported."))
+        messages.info(request, pgettext("roster", "The file was discarded; nothing was imported."))
         return redirect("school_roster", code=school.code)
     parsed = _upload_parse(pending)
     now = timezone.now()
@@ -289,6 +297,8 @@ def class_claim_slips(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         only = [int(value) for value in request.POST.getlist("student")] or None
     except ValueError:
+        return HttpResponseBadRequest(_("Choose students from the class."))
+    if only and not all(0 < value < 2**63 for value in only):  # beyond 64 bits SQLite raises OverflowError
         return HttpResponseBadRequest(_("Choose students from the class."))
     students = selectors.claim_slip_students(school_class=school_class, only=only)
     if not students:

@@ -1,6 +1,7 @@
 """Forms of the organisers' volunteer pages: activities with shifts, the hour queue, backfill, search."""
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
@@ -14,8 +15,23 @@ from volunteers.selectors import teams_led
 DATETIME_WIDGET = {"attrs": {"type": "datetime-local"}, "format": "%Y-%m-%dT%H:%M"}
 
 
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+def _validate_year(value) -> None:
+    """Dates far outside service times would overflow the time-zone arithmetic: refuse them plainly."""
+    if value is not None and not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValidationError(
+            _("Enter a date between the years %(first)s and %(last)s."),
+            code="year_out_of_range",
+            params={"first": FIRST_YEAR, "last": LAST_YEAR},
+        )
+
+
 def _datetime_field(label) -> forms.DateTimeField:
-    return forms.DateTimeField(label=label, widget=forms.DateTimeInput(**DATETIME_WIDGET))
+    return forms.DateTimeField(
+        label=label, widget=forms.DateTimeInput(**DATETIME_WIDGET), validators=[_validate_year]
+    )
 
 
 class ActivityForm(forms.ModelForm):
@@ -88,6 +104,8 @@ class ActivityForm(forms.ModelForm):
         if not self.instance.pk and editor.region_id and "region" not in self.initial:
             self.initial["region"] = editor.region_id
         self.fields["latitude"].help_text = ActivityForm.Meta.help_texts["latitude"]
+        for name in ("signup_opens_at", "signup_closes_at"):
+            self.fields[name].validators.append(_validate_year)
 
     def _with_current(self, choices: QuerySet, attribute: str) -> QuerySet:
         """The editor's choices plus the activity's current one, which another organiser may have set."""
@@ -240,11 +258,13 @@ class HourFilterForm(forms.Form):
     date_from = forms.DateField(
         label=_("Service date from"),
         required=False,
+        validators=[_validate_year],
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     date_to = forms.DateField(
         label=_("Service date to"),
         required=False,
+        validators=[_validate_year],
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     flagged = forms.BooleanField(label=_("Flagged only"), required=False)

@@ -1,10 +1,13 @@
 """The volunteers' own pages, mounted at /volunteers/."""
 
 from django.urls import path
+from django.views.generic import RedirectView
 
 from volunteers import views_volunteer as views
 
 urlpatterns = [
+    # The section's address: the activities anyone may browse.
+    path("", RedirectView.as_view(pattern_name="volunteer_activity_list"), name="volunteer_index"),
     path("register/", views.volunteer_register, name="volunteer_register"),
     path("profile/", views.volunteer_profile_edit, name="volunteer_profile_edit"),
     path("me/", views.volunteer_me, name="volunteer_me"),

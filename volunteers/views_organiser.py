@@ -629,7 +629,8 @@ def hour_approve(request: HttpRequest) -> HttpResponse:
     _require_manager(user)
     back = _safe_next(request, reverse("volunteer_manage_hours"))
     raw = [request.POST["only"]] if request.POST.get("only") else request.POST.getlist("records")
-    ids = sorted({int(value) for value in raw if value.isdigit()})
+    # ASCII digits only, within a database id's range: anything else is no record.
+    ids = sorted({int(value) for value in raw if value.isascii() and value.isdigit() and len(value) <= 18})
     if not ids:
         messages.error(request, _("Tick the records to approve first."))
         return redirect(back)
