@@ -5,7 +5,12 @@ from django.db import migrations, models
 
 
 def fill_rollups(apps, schema_editor):
-    """The new rollups (and RegionHourTotal.volunteers) from the records already there, in SQL."""
+    """The new rollups (and RegionHourTotal.volunteers) from the records already there, in SQL.
+
+    A new database has no records, and must not depend on today's code (which will follow later models):
+    only a database that held records before this migration runs the rebuild."""
+    if not apps.get_model("volunteers", "HourRecord").objects.exists():
+        return
     from volunteers.rollups import rollups_rebuild
 
     rollups_rebuild()
