@@ -33,16 +33,21 @@ import random
 import secrets
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+# Run as a script, this file's directory comes first on the path; the project's root must be there instead.
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE]
+sys.path.insert(0, str(ROOT))
+
+from bench.import_questions import base_env, manage, pg_admin  # noqa: E402 - after the path fix above
+
 PYTHON = sys.executable
 GOAL_S = 10.0
-COMMAND_LIMIT_S = 600
 SCHOOL_CODE = "BENCH0001"
 CLASS_SIZE = 45
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"  # noqa: E501
@@ -146,17 +151,6 @@ def roster_rows(count: int) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-def base_env(db_url: str, secret_key: str) -> dict[str, str]:
-    return {
-        "DJANGO_SETTINGS_MODULE": "edu.settings",
-        "DATABASE_URL": db_url,
-        "DEBUG": "0",
-        "SECRET_KEY": secret_key,
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "LOG_LEVEL": "WARNING",
-    }
-
-
 @contextlib.contextmanager
 def fresh_database(db: str, args: argparse.Namespace, workdir: Path, secret_key: str):
     """A migrated database with the one school; removed afterwards."""
@@ -204,20 +198,6 @@ def import_once(db: str, roster: Path, args: argparse.Namespace, env: dict, wher
     return seconds
 
 
-def manage(argv: list[str], env: dict, *, check: bool = True) -> subprocess.CompletedProcess:
-    completed = subprocess.run(  # noqa: S603 - fixed argv: manage.py of this repository
-        [PYTHON, str(ROOT / "manage.py"), *argv],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=COMMAND_LIMIT_S,
-    )
-    if check and completed.returncode != 0:
-        raise SystemExit(f"manage.py {' '.join(argv[:1])} failed:\n{completed.stdout}\n{completed.stderr}")
-    return completed
-
-
 def count_rows(db: str, where, args: argparse.Namespace) -> tuple[int, int]:
     queries = (
         "SELECT count(*) FROM edu_student",
@@ -230,18 +210,6 @@ def count_rows(db: str, where, args: argparse.Namespace) -> tuple[int, int]:
 
     with psycopg.connect(f"{args.pg_url.rstrip('/')}/{where}", connect_timeout=10) as conn:
         return tuple(conn.execute(query).fetchone()[0] for query in queries)
-
-
-def pg_admin(base_url: str, name: str, *, create: bool) -> None:
-    import psycopg
-    from psycopg import sql
-
-    if not name.startswith("qk_bench_"):
-        raise ValueError("only qk_bench_* databases are made and dropped here")
-    with psycopg.connect(f"{base_url.rstrip('/')}/postgres", autocommit=True, connect_timeout=10) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        if create:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 if __name__ == "__main__":
