@@ -132,18 +132,30 @@ def _cells(columns: list[Column], values: list) -> list[dict]:
     return [{"value": value, "kind": column.kind} for column, value in zip(columns[1:], values, strict=True)]
 
 
-def _xlsx(columns: list[Column], rows: list[Row], total: Row | None, filename: str) -> HttpResponse:
-    from edu.tabular import write_xlsx
+EXPORT_FORMATS = ("xlsx", "csv")
+
+
+def export_table(
+    columns: list[Column], rows: list[Row], total: Row | None, *, fmt: str, basename: str
+) -> HttpResponse:
+    """A table as shown (its rows, then the total) in Excel or CSV (UTF-8 with a BOM, for Excel)."""
+    from edu.tabular import write_csv, write_xlsx
 
     def plain(row: Row) -> list:
         return [row.label] + [_xlsx_value(cell["value"]) for cell in row.cells]
 
+    header = [column.label for column in columns]
     data = [plain(row) for row in rows] + ([plain(total)] if total is not None else [])
-    response = HttpResponse(
-        write_xlsx([column.label for column in columns], data, sheet_title="figures"), content_type=XLSX
-    )
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    if fmt == "csv":
+        response = HttpResponse(write_csv(header, data), content_type="text/csv; charset=utf-8")
+    else:
+        response = HttpResponse(write_xlsx(header, data, sheet_title="figures"), content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="{basename}.{"csv" if fmt == "csv" else "xlsx"}"'
     return response
+
+
+def _xlsx(columns: list[Column], rows: list[Row], total: Row | None, filename: str) -> HttpResponse:
+    return export_table(columns, rows, total, fmt="xlsx", basename=filename.removesuffix(".xlsx"))
 
 
 def _xlsx_value(value):
@@ -214,8 +226,8 @@ def _region_page(request: HttpRequest, scope: FiguresScope, region: Region) -> H
         ]
         total = Row(label=_("Total"), cells=_cells(columns, _student_values(total_counts)))
         allowed = figures.SCHOOL_ORDERS
-    if request.GET.get("format") == "xlsx":
-        return _xlsx(columns, rows, total, f"term-{term.campaign_id}-{region.code}.xlsx")
+    if (fmt := request.GET.get("format")) in EXPORT_FORMATS:
+        return export_table(columns, rows, total, fmt=fmt, basename=f"term-{term.campaign_id}-{region.code}")
     return render(
         request,
         "campaigns/figures/region.html",
@@ -247,8 +259,8 @@ def term_figures_school(request: HttpRequest, pk: int, code: str) -> HttpRespons
     rows = [Row(label=row.school_class.label, cells=_cells(columns, _student_values(row))) for row in classes]
     school_counts = figures.figures_for_school(term=term, school=school)
     total = Row(label=_("Whole school"), cells=_cells(columns, _student_values(school_counts)))
-    if request.GET.get("format") == "xlsx":
-        return _xlsx(columns, rows, total, f"term-{term.campaign_id}-{school.code}.xlsx")
+    if (fmt := request.GET.get("format")) in EXPORT_FORMATS:
+        return export_table(columns, rows, total, fmt=fmt, basename=f"term-{term.campaign_id}-{school.code}")
     trail = figures.region_trail(region=school.region, reach=scope.reach) if scope.reach is not None else []
     return render(
         request,
@@ -291,9 +303,10 @@ def term_figures_below(request: HttpRequest, pk: int) -> HttpResponse:
             link=reverse("term_figures_school", args=[term.campaign_id, figure.school.code]),
         )
 
-    if request.GET.get("format") == "xlsx":
+    if (fmt := request.GET.get("format")) in EXPORT_FORMATS:
         rows = [row_of(figure) for figure in schools.iterator(chunk_size=2000)]
-        return _xlsx(columns, rows, None, f"term-{term.campaign_id}-{region.code}-below-targets.xlsx")
+        basename = f"term-{term.campaign_id}-{region.code}-below-targets"
+        return export_table(columns, rows, None, fmt=fmt, basename=basename)
     page = Paginator(schools, BELOW_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,

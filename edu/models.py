@@ -76,9 +76,11 @@ class Region(models.Model):
         with transaction.atomic():
             super().save(*args, **kwargs)
             if old_path and old_path != self.path:
-                # A re-coded or re-parented region carries its subtree and its schools along.
+                # A re-coded or re-parented region carries its subtree along, and every copy of a region
+                # path kept for prefix queries (schools, volunteers, figures, statistics: any `region_path`).
                 rewrite_path_prefix(Region.objects.exclude(pk=self.pk), "path", old=old_path, new=self.path)
-                rewrite_path_prefix(School.objects.all(), "region_path", old=old_path, new=self.path)
+                for model in _models_with_region_path():
+                    rewrite_path_prefix(model._base_manager.all(), "region_path", old=old_path, new=self.path)
 
     @property
     def display_name(self) -> str:
@@ -86,6 +88,17 @@ class Region(models.Model):
 
     def build_path(self) -> str:
         return f"{self.parent.path if self.parent_id else ''}{self.code}/"
+
+
+def _models_with_region_path() -> list[type[models.Model]]:
+    """Every installed model with a `region_path` column (from the app registry: the core imports no app)."""
+    from django.apps import apps
+
+    return [
+        model
+        for model in apps.get_models()
+        if not model._meta.proxy and any(field.name == "region_path" for field in model._meta.concrete_fields)
+    ]
 
 
 def rewrite_path_prefix(queryset: models.QuerySet, field: str, *, old: str, new: str) -> int:
@@ -355,7 +368,11 @@ class Student(models.Model):
         verbose_name = _("student (roster)")
         verbose_name_plural = _("students (roster)")
         ordering = ["school", "student_number"]
-        indexes = [models.Index(fields=["school", "graduated_on"], name="student_school_current")]
+        indexes = [
+            models.Index(fields=["school", "graduated_on"], name="student_school_current"),
+            # The accounts claimed on one day: the statistics rollups (stats/rollups.py).
+            models.Index(fields=["claimed_at"], name="student_claimed_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.student_number} {self.user.username}"

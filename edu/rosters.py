@@ -18,6 +18,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from edu import signals
 from edu.models import School, SchoolClass, Student, User, grade_label, new_join_code, top_grade
 from edu.roster_parsing import ParsedStudent
 from edu.tabular import ErrorLog, RowError
@@ -453,6 +454,7 @@ def student_claim(*, username: str, claim_code: str, password: str, now: datetim
         record.claimed_at = now
         record.save(update_fields=["claimed_at"])
         _second_classroom_progress(user)
+        transaction.on_commit(lambda: signals.student_claimed.send(sender=Student, student=record))
     return user
 
 

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "campaigns",
     "quizzes",
     "volunteers",
+    "stats",
 ]
 
 MIDDLEWARE = [

@@ -494,8 +494,17 @@ def write_csv(header: Sequence[str], rows: Iterable[Sequence[CellValue]]) -> byt
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([_escape_formula(title) for title in header])
     for row in rows:
-        writer.writerow(["" if value is None else _escape_formula(str(value)) for value in row])
+        writer.writerow([_csv_cell(value) for value in row])
     return buffer.getvalue().encode("utf-8-sig")
+
+
+def _csv_cell(value: object) -> str:
+    """Text is defused ("=…", "-…" would run as a formula); a number is written as it is, sign included."""
+    if value is None:
+        return ""
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return str(value)
+    return _escape_formula(str(value))
 
 
 def _escape_formula(value: str) -> str:

@@ -46,6 +46,7 @@ urlpatterns = [
     path("bank/", include("quizzes.bank_urls")),
     path("live/", include("quizzes.live_urls")),
     path("volunteers/", include("volunteers.urls")),
+    path("stats/", include("stats.urls")),
     path("", include("quizzes.urls")),
     path("admin/", admin.site.urls),
 ]

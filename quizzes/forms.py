@@ -29,6 +29,7 @@ class QuizForm(forms.ModelForm):
             "target_class",
             "target_school",
             "campaign",
+            "survey_phase",
             "selection",
             "time_limit_minutes",
             "opens_at",
@@ -76,6 +77,24 @@ class QuizForm(forms.ModelForm):
         }
         if access in needs and not cleaned.get(needs[access]):
             self.add_error(needs[access], _("Choose who may take the quiz."))
+        if cleaned.get("survey_phase") and not cleaned.get("campaign"):
+            self.add_error(
+                "survey_phase", _("A knowledge survey measures a campaign: choose the campaign too.")
+            )
+        if (
+            self.instance.pk
+            and "survey_phase" in self.changed_data
+            and self.instance.attempts.filter(submitted_at__isnull=False).exists()
+        ):
+            # The statistics counted its answers as what it was: a survey cannot become practice (or the
+            # other way round) once answered.
+            self.add_error(
+                "survey_phase",
+                _(
+                    "People have answered this quiz already, so whether it is a survey cannot change: "
+                    "make a new quiz."
+                ),
+            )
         opens_at, closes_at = cleaned.get("opens_at"), cleaned.get("closes_at")
         if opens_at and closes_at and closes_at <= opens_at:
             self.add_error("closes_at", _("The quiz must close after it opens."))

@@ -211,6 +211,16 @@ class Quiz(models.Model):
         related_name="quizzes",
         verbose_name=_("campaign"),
     )
+    class SurveyPhase(models.TextChoices):
+        NONE = "", _("Not a survey")
+        BEFORE = "before", _("Knowledge survey before the campaign")
+        AFTER = "after", _("Knowledge survey after the campaign")
+
+    # A campaign's knowledge survey, taken before and after it: its share of correct answers is the awareness
+    # rate, and the campaign report compares the two (stats/surveys.py).
+    survey_phase = models.CharField(
+        _("knowledge survey"), max_length=6, choices=SurveyPhase.choices, default="", blank=True
+    )
     access = models.CharField(
         _("who may take it"), max_length=10, choices=Access.choices, default=Access.CLASS
     )
@@ -369,7 +379,11 @@ class Attempt(models.Model):
         verbose_name = _("attempt")
         verbose_name_plural = _("attempts")
         ordering = ["-started_at"]
-        indexes = [models.Index(fields=["quiz", "submitted_at"], name="attempt_quiz_submitted")]
+        indexes = [
+            models.Index(fields=["quiz", "submitted_at"], name="attempt_quiz_submitted"),
+            # A school's attempts of one day: the statistics rollups (stats/rollups.py) recompute them.
+            models.Index(fields=["school", "submitted_at"], name="attempt_school_submitted"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["quiz", "user", "number"],

@@ -17,7 +17,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from edu.models import User
-from quizzes import marking
+from quizzes import marking, signals
 from quizzes.bank_selectors import bank_duplicates
 from quizzes.importing import ParsedQuestion, RowError
 from quizzes.models import (
@@ -454,6 +454,7 @@ def _score_and_close(locked: Attempt, *, now: datetime) -> None:
     )
     locked.submitted_at = min(now, locked.deadline) if locked.deadline else now
     locked.save(update_fields=["score", "passed", "submitted_at"])
+    transaction.on_commit(lambda: signals.attempt_submitted.send(sender=Attempt, attempt=locked))
     if locked.user_id and locked.school_class_id:
         # A student's attempt may finish a second-classroom lesson or be a term's final exam: the progress
         # row changes in this same transaction.

@@ -1,14 +1,22 @@
 """Shared fixtures: the personas every gate is tested with, and helpers to sign them in."""
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from django.core.cache import cache
 from django.test import Client
+from hypothesis import settings as hypothesis_settings
 
 from edu.models import Region, School, SchoolClass, User
 from tests import factories
+
+# CI runs the property tests on a fixed seed, so that a run is repeatable; a developer's runs explore new
+# cases.
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 def pytest_configure(config):

@@ -474,6 +474,8 @@ class HourRecord(models.Model):
             models.Index(fields=["status", "activity"], name="hour_record_queue"),
             models.Index(fields=["volunteer", "started_at"], name="hour_record_volunteer_time"),
             models.Index(fields=["volunteer", "status"], name="hour_record_volunteer_status"),
+            # The service of one day, for the statistics rollups (stats/rollups.py).
+            models.Index(fields=["started_at"], name="hour_record_started_at"),
         ]
         constraints = [
             models.CheckConstraint(

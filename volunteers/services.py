@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 
 from campaigns.models import Campaign
 from edu.models import Region, School, User
-from volunteers import checkin_codes
+from volunteers import checkin_codes, signals
 from volunteers import hour_rules as rules_module
 from volunteers.hour_rules import Approver, Interval, RuleCode, RuleError, Verdict
 from volunteers.models import (
@@ -1236,6 +1236,7 @@ def hour_record_approve(*, record: HourRecord, approver: User, now: datetime) ->
         _record_totals_add(
             record=record, volunteer=volunteer, minutes_delta=minutes_delta, records_delta=records_delta
         )
+        transaction.on_commit(lambda: signals.hours_approved.send(sender=HourRecord, record=record))
     record.refresh_from_db()
     return record
 

@@ -21,6 +21,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
 from edu.models import User
+from quizzes import signals
 from quizzes.live import scoring
 from quizzes.live import state as machine
 from quizzes.live.nicknames import nickname_problem
@@ -647,4 +648,5 @@ def contest_record_attempts(*, contest_id: int) -> int:
                 )
         Attempt.objects.bulk_create(attempts, batch_size=1000)
         AttemptItem.objects.bulk_create(items, batch_size=2000)
+    signals.contest_finished.send(sender=LiveContest, contest=contest)
     return len(attempts)

@@ -1,6 +1,7 @@
 """A term's figures: rollups agree with a direct count, concurrent refreshes, the report pages and their
 gates, sort orders and the Excel exports."""
 
+import csv
 import io
 import random
 import threading
@@ -502,3 +503,26 @@ def test_the_learning_side_keeps_the_figures_fresh(world, term, django_capture_o
         lessons.lesson_complete(lesson=lesson, user=student.user, now=timezone.now())
     row.refresh_from_db()
     assert row.participating == 1
+
+
+def test_each_table_exports_to_csv_as_shown(world, filled, login):
+    """The CSV holds what the Excel file holds (UTF-8 with a BOM, so that Excel shows the Chinese)."""
+    client = login(world.organiser_province)
+    for url, joiner in (
+        (reverse("term_figures", args=[filled.campaign_id]), "?"),
+        (region_url(filled, world.county_a), "?"),
+        (school_url(filled, world.school_a), "?"),
+        (below_url(filled, world.city), "&"),
+    ):
+        excel = xlsx_rows(client.get(f"{url}{joiner}format=xlsx"))
+        response = client.get(f"{url}{joiner}format=csv")
+        assert response["Content-Type"].startswith("text/csv")
+        assert response.content.startswith(b"\xef\xbb\xbf")
+        rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+        assert len(rows) == len(excel)
+        for row, excel_row in zip(rows, excel, strict=True):
+            for text, value in zip(row, excel_row, strict=True):
+                if isinstance(value, int | float):
+                    assert float(text) == value
+                else:
+                    assert text == ("" if value is None else value)

@@ -2,6 +2,7 @@
 
 import pytest
 from django.db import IntegrityError
+from django.utils import timezone
 
 from edu.models import Region, School
 from edu.selectors import ancestor_paths
@@ -41,6 +42,35 @@ def test_moving_a_region_moves_its_subtree_and_schools(world):
     world.school_b.refresh_from_db()
     assert world.school_b.region_path == "430000/430200/430105/"
     assert world.school_a.region_path == "430000/430100/430104/"
+
+
+def test_moving_a_region_moves_every_copy_of_its_path(world):
+    """Volunteers, term figures and statistics keep region paths for prefix queries: they move too."""
+    import datetime as dt
+
+    from django.apps import apps
+
+    from stats.models import RegionDay
+    from tests.volunteers.conftest import make_profile
+
+    volunteer = make_profile(region=world.county_b)
+    RegionDay.objects.create(
+        day=dt.date(2026, 11, 2),
+        region=world.county_b,
+        region_path=world.county_b.path,
+        attempts=3,
+        refreshed_at=timezone.now(),
+    )
+    kept = {model for model in apps.get_models() if any(f.name == "region_path" for f in model._meta.fields)}
+    assert {"School", "VolunteerProfile", "SchoolTermFigures", "RegionDay", "ActiveMark"} <= {
+        model.__name__ for model in kept
+    }
+    other_city = factories.region(code="430200", name="株洲市", level=2, parent=world.province)
+    world.county_b.parent = other_city
+    world.county_b.save()
+    volunteer.refresh_from_db()
+    assert volunteer.region_path == "430000/430200/430105/"
+    assert RegionDay.objects.get().region_path == "430000/430200/430105/"
 
 
 def test_only_provinces_are_roots(db):

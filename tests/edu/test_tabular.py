@@ -4,6 +4,7 @@ import io
 import re
 import zipfile
 from datetime import date, datetime, time
+from decimal import Decimal
 
 import openpyxl
 import pytest
@@ -444,3 +445,9 @@ def test_write_xlsx_stores_formula_like_text_as_text():
     assert sheet["A3"].value == "ab"
     assert sheet["A1"].font.bold
     assert sheet.freeze_panes == "A2"
+
+
+def test_write_csv_keeps_a_numbers_sign():
+    """A negative change is a number, not a formula: written as it is (text starting with "-" is defused)."""
+    data = write_csv(["a", "b", "c", "d"], [[-20, Decimal("-3.5"), -0.25, "-x"]])
+    assert data.decode("utf-8-sig").splitlines()[1] == "-20,-3.5,-0.25,'-x"

@@ -1,0 +1,9 @@
+"""What the quiz side tells the layers above it (stats keeps its rollups with these), sent after the commit of
+the transaction that made the change, so a receiver reads the committed rows."""
+
+from django.dispatch import Signal
+
+# An attempt was scored and closed: attempt=<Attempt>.
+attempt_submitted = Signal()
+# A live contest finished and its players' attempts were recorded: contest=<LiveContest>.
+contest_finished = Signal()

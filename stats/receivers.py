@@ -1,0 +1,93 @@
+"""The events that move the statistics: each receiver runs after its event's transaction committed (the
+signals are sent on commit) and recomputes the few rollup rows the event touched (stats/rollups.py).
+
+A failure here must not undo or fail the event the user just made (their answer, their approval): it is
+logged and `refresh_stats` repairs the rows within the minute."""
+
+import logging
+
+from django.dispatch import receiver
+
+from edu.signals import student_claimed
+from quizzes.signals import attempt_submitted, contest_finished
+from stats import rollups
+from volunteers.signals import hours_approved
+
+logger = logging.getLogger(__name__)
+
+
+def _attempt_unit(attempt) -> rollups.Unit | None:
+    quiz = attempt.quiz
+    if attempt.school_id or quiz.owner_school_id:
+        from edu.models import School
+
+        school_id = attempt.school_id or quiz.owner_school_id
+        region_id = School.objects.filter(pk=school_id).values_list("region_id", flat=True).first()
+        return rollups.Unit(school_id=school_id, region_id=region_id or 0)
+    region_id = quiz.owner_region_id or (quiz.campaign.region_id if quiz.campaign_id else None)
+    return rollups.Unit(school_id=0, region_id=region_id) if region_id else None
+
+
+@receiver(attempt_submitted)
+def _attempt_submitted(sender, attempt, **kwargs) -> None:
+    try:
+        unit = _attempt_unit(attempt)
+        if unit is not None:
+            rollups.units_refresh(day=rollups.local_day(attempt.submitted_at), units=[unit])
+        from stats import surveys
+
+        surveys.on_attempt_submitted(attempt)
+    except Exception:
+        logger.exception("statistics: refreshing after attempt %s failed", attempt.pk)
+
+
+@receiver(contest_finished)
+def _contest_finished(sender, contest, **kwargs) -> None:
+    from edu.models import School
+    from quizzes.models import LivePlayer
+
+    try:
+        if contest.finished_at is None:
+            return
+        host = contest.host
+        school_ids = set(LivePlayer.objects.filter(contest=contest).values_list("school_id", flat=True))
+        school_ids.add(host.school_id)
+        school_ids.discard(None)
+        units = {
+            rollups.Unit(school_id=pk, region_id=region_id)
+            for pk, region_id in School.objects.filter(pk__in=school_ids).values_list("pk", "region_id")
+        }
+        region_id = host.region_id or (contest.campaign.region_id if contest.campaign_id else None)
+        if region_id:
+            units.add(rollups.Unit(school_id=0, region_id=region_id))
+        rollups.units_refresh(day=rollups.local_day(contest.finished_at), units=units)
+        from stats import surveys
+
+        surveys.on_contest_finished(contest)
+    except Exception:
+        logger.exception("statistics: refreshing after contest %s failed", contest.pk)
+
+
+@receiver(student_claimed)
+def _student_claimed(sender, student, **kwargs) -> None:
+    try:
+        unit = rollups.Unit(school_id=student.school_id, region_id=student.school.region_id)
+        rollups.units_refresh(day=rollups.local_day(student.claimed_at), units=[unit])
+    except Exception:
+        logger.exception("statistics: refreshing after the claim of student %s failed", student.pk)
+
+
+@receiver(hours_approved)
+def _hours_approved(sender, record, **kwargs) -> None:
+    try:
+        volunteer = record.volunteer
+        unit = rollups.Unit(school_id=volunteer.school_id or 0, region_id=volunteer.region_id)
+        days = {rollups.local_day(record.started_at)}
+        if record.corrects_id:
+            # The corrected record stops counting on its own day.
+            days.add(rollups.local_day(record.corrects.started_at))
+        for day in sorted(days):
+            rollups.units_refresh(day=day, units=[unit])
+            rollups.volunteer_marks_refresh(day=day, volunteer_ids=[volunteer.pk])
+    except Exception:
+        logger.exception("statistics: refreshing after hour record %s failed", record.pk)
