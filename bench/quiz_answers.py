@@ -60,6 +60,9 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
+# Run as a script, bench/ comes first on the path, where bench/volunteers.py would shadow the volunteers app.
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != ROOT / "bench"]
+sys.path.insert(0, str(ROOT))
 PYTHON = sys.executable
 DAPHNE = Path(sys.executable).with_name("daphne")
 HOST = "127.0.0.1"

@@ -365,6 +365,7 @@ class TableRow:
     schools: int = 0
     region: Region | None = None
     school: School | None = None
+    directly: bool = False  # what is placed on the region itself, not on one of its sub-regions
 
     @property
     def school_rate(self) -> Decimal | None:
@@ -380,69 +381,97 @@ def children_of(region: Region | None):
 
 
 def region_rows(*, period: Period, region: Region | None, children: list[Region]) -> list[TableRow]:
-    """One row per child region (the provinces for the whole site): the period's sums, the schools taking
-    part and the schools: three queries, whatever the number of schools."""
+    """One row per child region (the provinces for the whole site), and one for what belongs to the region
+    itself rather than to a child (schools placed directly under a city, a city's guests): the period's
+    sums, the schools taking part and the schools — three queries, whatever the number of schools."""
     if not children:
         return []
     region_table, school_table, mark = _t(Region), _t(School), _t(ActiveMark)
-    parent = "r.parent_id = %s" if region is not None else "r.parent_id IS NULL"
-    parent_args = [region.pk] if region is not None else []
+    if region is None:
+        chosen, chosen_args = "r.parent_id IS NULL", []
+        matches, match_args = "{column} LIKE r.path || '%%'", []
+    else:
+        chosen, chosen_args = "(r.parent_id = %s OR r.id = %s)", [region.pk, region.pk]
+        # The region's own row holds only what is placed on the region itself.
+        matches = "CASE WHEN r.id = %s THEN {column} = r.path ELSE {column} LIKE r.path || '%%' END"
+        match_args = [region.pk]
     sums_sql = f"""
         SELECT r.id, {_sums("d.")}
         FROM {region_table} r
-        LEFT JOIN {_t(RegionDay)} d ON d.region_path LIKE r.path || '%%' AND d.day >= %s AND d.day <= %s
-        WHERE {parent}
+        LEFT JOIN {_t(RegionDay)} d
+            ON {matches.format(column="d.region_path")} AND d.day >= %s AND d.day <= %s
+        WHERE {chosen}
         GROUP BY r.id
     """
     marks_sql = f"""
         SELECT r.id, COUNT(m.id)
         FROM {region_table} r
-        JOIN {mark} m ON m.region_path LIKE r.path || '%%'
-        WHERE {parent} AND m.kind = 'school' AND m.period = %s AND m.starts_on = %s AND m.first_day <= %s
+        JOIN {mark} m ON {matches.format(column="m.region_path")}
+        WHERE {chosen} AND m.kind = 'school' AND m.period = %s AND m.starts_on = %s AND m.first_day <= %s
         GROUP BY r.id
     """
     schools_sql = f"""
         SELECT r.id, COUNT(s.id)
         FROM {region_table} r
-        JOIN {school_table} s ON s.region_path LIKE r.path || '%%'
-        WHERE {parent}
+        JOIN {school_table} s ON {matches.format(column="s.region_path")}
+        WHERE {chosen}
         GROUP BY r.id
     """
     with connection.cursor() as cursor:
-        cursor.execute(sums_sql, [period.start, period.end, *parent_args])
+        cursor.execute(sums_sql, [*match_args, period.start, period.end, *chosen_args])
         sums = {row[0]: Figures.from_row(row[1:]) for row in cursor.fetchall()}
-        cursor.execute(marks_sql, [*parent_args, period.kind, period.start, period.end])
+        cursor.execute(marks_sql, [*match_args, *chosen_args, period.kind, period.start, period.end])
         active = dict(cursor.fetchall())
-        cursor.execute(schools_sql, parent_args)
+        cursor.execute(schools_sql, [*match_args, *chosen_args])
         schools = dict(cursor.fetchall())
     rows = []
     for child in children:
         figures = sums.get(child.pk, Figures())
         figures.active_schools = active.get(child.pk, 0)
         rows.append(TableRow(figures=figures, schools=schools.get(child.pk, 0), region=child))
+    if region is not None:
+        own = sums.get(region.pk, Figures())
+        own.active_schools = active.get(region.pk, 0)
+        if schools.get(region.pk) or own.attempts or own.live_players or own.volunteer_minutes:
+            rows.append(
+                TableRow(figures=own, schools=schools.get(region.pk, 0), region=region, directly=True)
+            )
     return rows
 
 
-def school_rows(*, period: Period, region: Region) -> list[TableRow]:
-    """One row per school of the region's subtree (a county's schools, or a leaf region's): three queries."""
-    schools = list(School.objects.filter(region_path__startswith=region.path).select_related("region"))
+def school_rows(*, period: Period, region: Region, directly: bool = False) -> list[TableRow]:
+    """One row per school of the region's subtree (a county's schools, or a leaf region's) — or, `directly`,
+    of the schools placed on the region itself: three queries."""
+    schools = School.objects.select_related("region")
+    if directly:
+        schools = list(schools.filter(region=region))
+        return _school_rows(period=period, schools=schools, path=region.path, exact=True)
+    schools = list(schools.filter(region_path__startswith=region.path))
+    return _school_rows(period=period, schools=schools, path=region.path, exact=False)
+
+
+def _school_rows(*, period: Period, schools: list[School], path: str, exact: bool) -> list[TableRow]:
     school_day, mark = _t(SchoolDay), _t(ActiveMark)
+    where, pattern = ("r.path = %s", path) if exact else (f"r.path {LIKE}", like_prefix(path))
     sums_sql = f"""
         SELECT d.school_id, {_sums("d.")}
         FROM {school_day} d
-        WHERE d.region_id IN (SELECT r.id FROM {_t(Region)} r WHERE r.path {LIKE})
+        WHERE d.region_id IN (SELECT r.id FROM {_t(Region)} r WHERE {where})
         AND d.school_id > 0 AND d.day >= %s AND d.day <= %s
         GROUP BY d.school_id
     """
+    mark_where, mark_pattern = (
+        ("m.region_path = %s", path) if exact else (f"m.region_path {LIKE}", like_prefix(path))
+    )
     marks_sql = f"""
         SELECT m.school_id FROM {mark} m
         WHERE m.kind = 'school' AND m.period = %s AND m.starts_on = %s AND m.first_day <= %s
-        AND m.region_path {LIKE}
+        AND {mark_where}
     """
     with connection.cursor() as cursor:
-        cursor.execute(sums_sql, [like_prefix(region.path), period.start, period.end])
+        cursor.execute(sums_sql, [pattern, period.start, period.end])
         sums = {row[0]: Figures.from_row(row[1:]) for row in cursor.fetchall()}
-        cursor.execute(marks_sql, [period.kind, period.start, period.end, like_prefix(region.path)])
+        cursor.execute(marks_sql, [period.kind, period.start, period.end, mark_pattern])
         active = {row[0] for row in cursor.fetchall()}
     rows = []
     for school in schools:
@@ -453,7 +482,7 @@ def school_rows(*, period: Period, region: Region) -> list[TableRow]:
 
 
 ROW_ORDERS = {
-    "name": lambda row: row.region.path if row.region else row.school.name,
+    "name": lambda row: (row.directly, row.region.path) if row.region else (False, row.school.name),
     "school_rate": lambda row: row.school_rate,
     "active_schools": lambda row: row.figures.active_schools,
     "schools": lambda row: row.schools,

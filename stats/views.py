@@ -262,7 +262,18 @@ def _charts(*, period: Period, series: dict, current: Figures, rows: list[TableR
 
 
 def _row_label(row: TableRow) -> str:
+    if row.directly:
+        return _("Directly under %(region)s") % {"region": row.region.display_name}
     return row.region.display_name if row.region is not None else row.school.display_name
+
+
+def _row_link(row: TableRow, query: str) -> str:
+    if row.directly:
+        # The schools placed on the region itself (no sub-region's page lists them).
+        return f"{reverse('stats_region', args=[row.region.pk])}?{query}&directly=1"
+    if row.region is not None:
+        return f"{reverse('stats_region', args=[row.region.pk])}?{query}"
+    return f"{reverse('stats_school', args=[row.school.code])}?{query}"
 
 
 def _base_query(period: Period) -> dict:
@@ -276,11 +287,12 @@ def _render_region(
     path = region.path if region is not None else ""
     current, previous = selectors.period_figures(period=period, path=path)
     children = list(selectors.children_of(region).order_by("path"))
-    has_children = bool(children)
+    directly = bool(children) and region is not None and request.GET.get("directly") == "1"
+    has_children = bool(children) and not directly
     if has_children or region is None:
         rows = selectors.region_rows(period=period, region=region, children=children)
     else:
-        rows = selectors.school_rows(period=period, region=region)
+        rows = selectors.school_rows(period=period, region=region, directly=directly)
     order = request.GET.get("order", "")
     rows = selectors.sort_rows(rows, order)
     columns = _table_columns(schools=not has_children and region is not None)
@@ -289,11 +301,7 @@ def _render_region(
         Row(
             label=_row_label(row),
             cells=_cells(columns, _table_values(row)),
-            link=(
-                f"{reverse('stats_region', args=[row.region.pk])}?{query}"
-                if row.region is not None
-                else f"{reverse('stats_school', args=[row.school.code])}?{query}"
-            ),
+            link=_row_link(row, query),
             note=(
                 ""
                 if row.figures.active_schools or row.school is not None
@@ -323,6 +331,7 @@ def _render_region(
         "headers": _headers(request, columns, order, selectors.ROW_ORDERS),
         "rows": table,
         "lists_schools": not has_children and region is not None,
+        "directly": directly,
         "term": registration.term,
         "lagging_url": f"?{urlencode({**_base_query(period), 'order': 'school_rate'})}",
         "export_query": urlencode({**_base_query(period), **({"order": order} if order else {})}),

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from quizzes.models import Attempt, Quiz
 from stats import rollups
+from tests import factories
 from tests.volunteers.conftest import local_at
 
 
@@ -160,3 +161,54 @@ def test_query_budget(data, login, django_assert_max_num_queries, page):
     client.get(PAGES[page](data))  # warm the session
     with django_assert_max_num_queries(16):
         assert client.get(PAGES[page](data)).status_code == 200
+
+
+def test_query_counts_do_not_grow_with_schools_or_regions(data, login):
+    """Every page reads sums and counts: the number of queries is the same with one school or twenty."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = login(data.organiser_province)
+    pages = [PAGES[name](data) for name in ("dashboard", "city", "county_a", "weekly")]
+
+    def counts():
+        result = []
+        for url in pages:
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(url).status_code == 200
+            result.append(len(queries))
+        return result
+
+    client.get(pages[0])
+    before = counts()
+    for n in range(20):
+        county = factories.region(code=f"4301{50 + n}", name=f"新区{n}", level=3, parent=data.city)
+        factories.school(region=data.county_a if n % 2 else county, code=f"SX{n:03d}", name=f"新学校{n}")
+    assert counts() == before
+
+
+def test_schools_placed_on_a_city_itself_have_their_own_row(data, login):
+    """A school directly under the city (not in a county) is counted in a row of its own, which lists it."""
+    today = timezone.localdate()
+    school = factories.school(region=data.city, code="SC001", name="市直属中学")
+    quiz = Quiz.objects.create(title="市测验", access="school", target_school=school, owner_school=school)
+    Attempt.objects.create(
+        quiz=quiz,
+        guest_key="city",
+        school=school,
+        started_at=local_at(today, 0),
+        submitted_at=local_at(today, 0, 30),
+        score=Decimal(9),
+        max_score=Decimal(10),
+        passed=True,
+    )
+    rollups.rebuild(start=today, end=today)
+    client = login(data.organiser_province)
+    response = client.get(reverse("stats_region", args=[data.city.pk]))
+    [direct] = [row for row in response.context["rows"] if "directly=1" in row.link]
+    assert "长沙市" in direct.label
+    assert direct.cells[0]["value"] == 1 and direct.cells[3]["value"] == 1  # taking part, attempts
+    listed = client.get(direct.link)
+    assert [row.label for row in listed.context["rows"]] == ["市直属中学"]
+    # The counties' rows do not count it.
+    assert sum(row.cells[3]["value"] for row in response.context["rows"]) == 5
