@@ -48,7 +48,7 @@ def _signed(delta, decimals: int | None = None) -> str:
         return f"+{text}"
     if delta < 0:
         return f"−{text}"
-    return "±0"
+    return f"±{text}"
 
 
 def _direction(delta) -> str:
@@ -253,7 +253,15 @@ def _charts(*, period: Period, series: dict, current: Figures, rows: list[TableR
             y_label=_("hours"),
         ),
     }
-    if rows:
+    if rows and rows[0].school is not None:
+        # One school takes part or not: its attempts say more.
+        result["by_region"] = charts.bar_chart(
+            title=_("Quiz attempts by school"),
+            rows=[(_row_label(row), row.figures.attempts) for row in rows],
+            max_value=None,
+            value_format=charts.format_number,
+        )
+    elif rows:
         result["by_region"] = charts.bar_chart(
             title=_("Share of schools taking part"),
             rows=[(_row_label(row), row.school_rate) for row in rows],
@@ -415,7 +423,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     scope = selectors.stats_scope_for_user(user=request.user)
     if scope.reach is None:
         school = School.objects.only("code").get(pk=scope.school_id)
-        return redirect(f"{reverse('stats_school', args=[school.code])}?{request.GET.urlencode()}")
+        url = reverse("stats_school", args=[school.code])
+        return redirect(f"{url}?{request.GET.urlencode()}" if request.GET else url)
     return _render_region(request, scope, selectors.region_for_scope(scope=scope, pk=None))
 
 
