@@ -451,10 +451,15 @@ def student_claim(*, username: str, claim_code: str, password: str, now: datetim
         user.set_password(password)
         user.is_active = True
         user.save(update_fields=["password", "is_active"])
+        previously_claimed_at = record.claimed_at
         record.claimed_at = now
         record.save(update_fields=["claimed_at"])
         _second_classroom_progress(user)
-        transaction.on_commit(lambda: signals.student_claimed.send(sender=Student, student=record))
+        transaction.on_commit(
+            lambda: signals.student_claimed.send(
+                sender=Student, student=record, previously_claimed_at=previously_claimed_at
+            )
+        )
     return user
 
 

@@ -3,5 +3,6 @@ transaction that made the change."""
 
 from django.dispatch import Signal
 
-# A roster student claimed their account: student=<Student>.
+# A roster student claimed their account: student=<Student>, previously_claimed_at=<datetime or None> (a
+# student who claims again with a new slip: their claim moves from that day).
 student_claimed = Signal()

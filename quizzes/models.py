@@ -211,6 +211,7 @@ class Quiz(models.Model):
         related_name="quizzes",
         verbose_name=_("campaign"),
     )
+
     class SurveyPhase(models.TextChoices):
         NONE = "", _("Not a survey")
         BEFORE = "before", _("Knowledge survey before the campaign")
@@ -511,6 +512,8 @@ class LiveContest(models.Model):
             ),
             models.CheckConstraint(condition=Q(seconds_per_question__gte=5), name="live_seconds_at_least_5"),
         ]
+        # The contests finished on one day: the statistics rollups (stats/rollups.py).
+        indexes = [models.Index(fields=["finished_at"], name="live_contest_finished")]
 
     def __str__(self) -> str:
         return f"{self.title} ({self.pin})"

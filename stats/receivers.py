@@ -69,10 +69,14 @@ def _contest_finished(sender, contest, **kwargs) -> None:
 
 
 @receiver(student_claimed)
-def _student_claimed(sender, student, **kwargs) -> None:
+def _student_claimed(sender, student, previously_claimed_at=None, **kwargs) -> None:
     try:
         unit = rollups.Unit(school_id=student.school_id, region_id=student.school.region_id)
-        rollups.units_refresh(day=rollups.local_day(student.claimed_at), units=[unit])
+        days = {rollups.local_day(student.claimed_at)}
+        if previously_claimed_at is not None:
+            days.add(rollups.local_day(previously_claimed_at))  # the claim moved from that day
+        for day in sorted(days):
+            rollups.units_refresh(day=day, units=[unit])
     except Exception:
         logger.exception("statistics: refreshing after the claim of student %s failed", student.pk)
 
@@ -88,6 +92,10 @@ def _hours_approved(sender, record, **kwargs) -> None:
             days.add(rollups.local_day(record.corrects.started_at))
         for day in sorted(days):
             rollups.units_refresh(day=day, units=[unit])
-            rollups.volunteer_marks_refresh(day=day, volunteer_ids=[volunteer.pk])
+            if record.corrects_id:
+                # The correction may take the service out of a period, or later in it.
+                rollups.volunteer_marks_recompute(day=day, volunteer_id=volunteer.pk)
+            else:
+                rollups.volunteer_marks_refresh(day=day, volunteer_ids=[volunteer.pk])
     except Exception:
         logger.exception("statistics: refreshing after hour record %s failed", record.pk)

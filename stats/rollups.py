@@ -130,6 +130,12 @@ def _sources(*, school_ids: str | None, region_ids: str | None) -> str:
     student, record, profile = _t(Student), _t(HourRecord), _t(VolunteerProfile)
     every = school_ids is None
     volunteer_unit = ("COALESCE(v.school_id, 0)", "v.region_id")
+    # Sargable (no COALESCE), so that the volunteers are found through their school or region index.
+    volunteers = (
+        ""
+        if every
+        else f"AND (v.school_id IN ({school_ids}) OR (v.school_id IS NULL AND v.region_id IN ({region_ids})))"
+    )
     if every:
         attempts = _attempt_source("TRUE")
     else:
@@ -181,6 +187,7 @@ def _sources(*, school_ids: str | None, region_ids: str | None) -> str:
         JOIN {profile} v ON v.id = r.volunteer_id
         WHERE r.started_at >= %(start)s AND r.started_at < %(end)s AND r.status = 'approved'
         AND NOT EXISTS (SELECT 1 FROM {record} x WHERE x.corrects_id = r.id AND x.status = 'approved')
+        {volunteers}
     """
     union = " UNION ALL ".join([attempts, contests, players, claims, hours])
     if every:
@@ -312,17 +319,77 @@ def units_refresh(*, day: dt.date, units: Iterable[Unit]) -> None:
     if not units:
         return
     school_ids = _ids(unit.school_id for unit in units if unit.school_id)
-    region_ids = _ids(unit.region_id for unit in units)
+    # Only the units outside schools are recomputed by region: a school's event leaves its region's
+    # school-0 row (the street events, the volunteers without a school) alone.
+    zero_region_ids = _ids(unit.region_id for unit in units if not unit.school_id)
     params = _params(day)
+    school_day, region_day = _t(SchoolDay), _t(RegionDay)
+    unit_rows = (
+        f"day = %(day)s AND (school_id IN ({school_ids}) "
+        f"OR (school_id = 0 AND region_id IN ({zero_region_ids})))"
+    )
     with connection.cursor() as cursor:
-        # Three statements, each its own transaction (autocommit): the RegionDay sum must start after the
-        # SchoolDay rows it sums have committed.
+        # The regions the units' rows are in: a school moved since keeps a row in its old region.
+        cursor.execute(f"SELECT DISTINCT region_id FROM {school_day} WHERE {unit_rows}", params)
+        region_ids = _ids([*(unit.region_id for unit in units), *(row[0] for row in cursor.fetchall())])
+        # Each statement its own transaction (autocommit): the RegionDay sum must start after the SchoolDay
+        # rows it sums have committed. A unit's row the upsert did not write has no event left that day (a
+        # record corrected to another day, a claim made again, a school moved): it goes, unless a later
+        # refresh wrote it.
+        now = _now()
         cursor.execute(
-            _school_day_sql(school_ids=school_ids, region_ids=region_ids), {**params, "now": _now()}
+            _school_day_sql(school_ids=school_ids, region_ids=zero_region_ids), {**params, "now": now}
         )
-        cursor.execute(_region_day_sql(region_ids=region_ids), {**params, "now": _now()})
+        cursor.execute(
+            f"DELETE FROM {school_day} WHERE {unit_rows} AND refreshed_at < %(now)s", {**params, "now": now}
+        )
+        now = _now()
+        cursor.execute(_region_day_sql(region_ids=region_ids), {**params, "now": now})
+        cursor.execute(
+            f"DELETE FROM {region_day} WHERE day = %(day)s AND region_id IN ({region_ids}) "
+            "AND refreshed_at < %(now)s",
+            {**params, "now": now},
+        )
         for period in _periods(day):
             cursor.execute(_school_marks_sql(school_ids=school_ids), {**params, **period})
+
+
+def volunteer_marks_recompute(*, day: dt.date, volunteer_id: int) -> None:
+    """The volunteer's marks of the week and the month containing the day, recomputed whole from the counting
+    records: after a correction, which may move the service out of a period or later in it (the per-day
+    upsert only ever moves a mark earlier)."""
+    profile = VolunteerProfile.objects.only("region_path", "school_id").get(pk=volunteer_id)
+    for period in ("week", "month"):
+        starts_on = week_start(day) if period == "week" else month_start(day)
+        ends_before = starts_on + dt.timedelta(days=7) if period == "week" else next_month(starts_on)
+        first = (
+            HourRecord.objects.counting()
+            .filter(
+                volunteer_id=volunteer_id,
+                started_at__gte=day_bounds(starts_on)[0],
+                started_at__lt=day_bounds(ends_before)[0],
+            )
+            .order_by("started_at")
+            .values_list("started_at", flat=True)
+            .first()
+        )
+        marks = ActiveMark.objects.filter(
+            kind="volunteer", subject_id=volunteer_id, period=period, starts_on=starts_on
+        )
+        if first is None:
+            marks.delete()
+        else:
+            marks.update_or_create(
+                kind="volunteer",
+                subject_id=volunteer_id,
+                period=period,
+                starts_on=starts_on,
+                defaults={
+                    "first_day": local_day(first),
+                    "region_path": profile.region_path,
+                    "school_id": profile.school_id or 0,
+                },
+            )
 
 
 def volunteer_marks_refresh(*, day: dt.date, volunteer_ids: Iterable[int]) -> None:
@@ -338,15 +405,28 @@ def volunteer_marks_refresh(*, day: dt.date, volunteer_ids: Iterable[int]) -> No
 def recent_refresh(*, today: dt.date, days: int = 2) -> None:
     """The minute's repair in production (`refresh_stats`): the last `days` days' SchoolDay and RegionDay
     rows recomputed whole, and their activity marks upserted (a mark only ever moves to an earlier day here;
-    `rebuild` recomputes the marks of whole periods)."""
+    `rebuild` recomputes the marks of whole periods).
+
+    No enclosing transaction: each statement commits on its own, as in `units_refresh`, so the receivers
+    running meanwhile never wait for a whole day's recompute (nor deadlock with it). The guarded upsert
+    replaces every row that has events; the rows it did not write have none left and are deleted."""
+    school_day, region_day = _t(SchoolDay), _t(RegionDay)
     for offset in range(days - 1, -1, -1):
         day = today - dt.timedelta(days=offset)
         params = _params(day)
-        with transaction.atomic(), connection.cursor() as cursor:
-            SchoolDay.objects.filter(day=day).delete()
-            RegionDay.objects.filter(day=day).delete()
-            cursor.execute(_school_day_sql(school_ids=None, region_ids=None), {**params, "now": _now()})
-            cursor.execute(_region_day_sql(region_ids=None), {**params, "now": _now()})
+        with connection.cursor() as cursor:
+            now = _now()
+            cursor.execute(_school_day_sql(school_ids=None, region_ids=None), {**params, "now": now})
+            cursor.execute(
+                f"DELETE FROM {school_day} WHERE day = %(day)s AND refreshed_at < %(now)s",
+                {**params, "now": now},
+            )
+            now = _now()
+            cursor.execute(_region_day_sql(region_ids=None), {**params, "now": now})
+            cursor.execute(
+                f"DELETE FROM {region_day} WHERE day = %(day)s AND refreshed_at < %(now)s",
+                {**params, "now": now},
+            )
             for period in _periods(day):
                 cursor.execute(_school_marks_sql(school_ids=None), {**params, **period})
                 cursor.execute(_volunteer_marks_sql(volunteer_ids=None), {**params, **period})

@@ -91,6 +91,8 @@ def region_for_scope(*, scope: StatsScope, pk: int | None) -> Region | None:
 
 
 def school_for_scope(*, scope: StatsScope, code: str) -> School:
+    if "\x00" in code:  # PostgreSQL refuses a NUL in a text parameter (DataError): no school has one
+        raise Http404("No such school.")
     schools = School.objects.select_related("region")
     if scope.reach is not None:
         school = schools.filter(code=code, region_path__startswith=scope.reach).first()
@@ -392,9 +394,13 @@ def region_rows(*, period: Period, region: Region | None, children: list[Region]
         matches, match_args = "{column} LIKE r.path || '%%'", []
     else:
         chosen, chosen_args = "(r.parent_id = %s OR r.id = %s)", [region.pk, region.pk]
-        # The region's own row holds only what is placed on the region itself.
-        matches = "CASE WHEN r.id = %s THEN {column} = r.path ELSE {column} LIKE r.path || '%%' END"
-        match_args = [region.pk]
+        # The region's own row holds only what is placed on the region itself. The constant prefix first, so
+        # that only the region's rows are read (through the path indexes), not every row of the site.
+        matches = (
+            f"{{column}} {LIKE} AND "
+            "CASE WHEN r.id = %s THEN {column} = r.path ELSE {column} LIKE r.path || '%%' END"
+        )
+        match_args = [like_prefix(region.path), region.pk]
     sums_sql = f"""
         SELECT r.id, {_sums("d.")}
         FROM {region_table} r
@@ -520,24 +526,17 @@ class Registration:
 
 
 def current_term(*, path: str) -> Term | None:
-    """The latest second-classroom term of a campaign covering the region (its region is the region or one
-    above it), or — for a region above every term — of one inside it."""
-    terms = Term.objects.select_related("campaign__region").filter(
-        campaign__kind=Campaign.Kind.SECOND_CLASSROOM
+    """The latest second-classroom term of a campaign covering the whole region (its region is the region or
+    one above it). A term of a part of the region (a county's, under a province) would count only that
+    part: the region then has none."""
+    if not path:
+        return None
+    return (
+        Term.objects.select_related("campaign__region")
+        .filter(campaign__kind=Campaign.Kind.SECOND_CLASSROOM, campaign__region__path__in=_prefixes(path))
+        .order_by("-campaign__starts_on", "-pk")
+        .first()
     )
-    ancestors = [prefix for prefix in _prefixes(path)]
-    term = (
-        terms.filter(campaign__region__path__in=ancestors).order_by("-campaign__starts_on", "-pk").first()
-        if path
-        else None
-    )
-    if term is None:
-        term = (
-            terms.filter(campaign__region__path__startswith=path)
-            .order_by("-campaign__starts_on", "-pk")
-            .first()
-        )
-    return term
 
 
 def _prefixes(path: str) -> list[str]:
@@ -553,10 +552,8 @@ def registration(*, region: Region | None, school: School | None, headcount: int
     if term is not None:
         if school is not None:
             counts = term_figures.figures_for_school(term=term, school=school)
-        elif region is not None:
-            counts = term_figures.figures_for_region(term=term, region=region)
         else:
-            counts = term_figures.figures_for_region(term=term, region=term.campaign.region)
+            counts = term_figures.figures_for_region(term=term, region=region)
         return Registration(registered=counts.registered, headcount=counts.headcount, term=term)
     if school is not None:
         claims = SchoolDay.objects.filter(school_id=school.pk).aggregate(n=Sum("registrations"))["n"]

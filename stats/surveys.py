@@ -182,7 +182,11 @@ def on_contest_finished(contest) -> None:
     """A live contest of a survey quiz records its players' attempts all at once: refresh the whole quiz."""
     quiz = contest.quiz
     if quiz.survey_phase in PHASES:
-        survey_refresh(quiz=quiz)
+        # Only the units of the contest's players (and the quiz's own units for players outside schools).
+        from quizzes.models import LivePlayer
+
+        schools = LivePlayer.objects.filter(contest=contest, kicked=False).values_list("school_id", flat=True)
+        survey_refresh(quiz=quiz, school_ids={pk or quiz.owner_school_id or 0 for pk in schools})
 
 
 # --- reading -----------------------------------------------------------------------------------------------
@@ -460,6 +464,8 @@ def survey_region_for_user(*, scope: SurveyScope, region_pk: int | None) -> Regi
 
 
 def survey_school_for_user(*, scope: SurveyScope, code: str) -> School:
+    if "\x00" in code:  # PostgreSQL refuses a NUL in a text parameter (DataError): no school has one
+        raise Http404("No such school.")
     schools = School.objects.select_related("region")
     if scope.reach is not None:
         school = schools.filter(code=code, region_path__startswith=scope.reach).first()

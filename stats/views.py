@@ -135,7 +135,11 @@ def _hours_card(current: Figures, previous: Figures) -> Card:
     delta = current.hours - previous.hours
     change = _signed(delta, 1)
     if previous.volunteer_minutes:
-        relative = (delta * 100 / previous.hours).quantize(ONE_DECIMAL, rounding=ROUND_HALF_UP)
+        # From the minutes: a few minutes round to 0.0 hours.
+        minutes_delta = current.volunteer_minutes - previous.volunteer_minutes
+        relative = (Decimal(minutes_delta) * 100 / previous.volunteer_minutes).quantize(
+            ONE_DECIMAL, rounding=ROUND_HALF_UP
+        )
         change += f" ({_signed(relative, 1)}%)"
     return Card(
         "hours",
@@ -324,6 +328,7 @@ def _render_region(
         basename = f"statistics-{name}-{period.kind}-{period.start.isoformat()}"
         return export_table(columns, table, None, fmt=fmt, basename=basename)
     series = selectors.daily_series(start=selectors.series_start(period), end=period.end, path=path)
+    base = {**_base_query(period), **({"directly": "1"} if directly else {})}
     schools, headcount = selectors.school_totals(path=path)
     registration = selectors.registration(region=region, school=None, headcount=headcount)
     context = {
@@ -341,8 +346,8 @@ def _render_region(
         "lists_schools": not has_children and region is not None,
         "directly": directly,
         "term": registration.term,
-        "lagging_url": f"?{urlencode({**_base_query(period), 'order': 'school_rate'})}",
-        "export_query": urlencode({**_base_query(period), **({"order": order} if order else {})}),
+        "lagging_url": f"?{urlencode({**base, 'order': 'school_rate'})}",
+        "export_query": urlencode({**base, **({"order": order} if order else {})}),
         "weekly": weekly,
         "weekly_url": _weekly_url(region=region, school=None),
         "term_figures_url": _term_figures_url(registration.term, region=region, school=None),

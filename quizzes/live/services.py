@@ -602,7 +602,7 @@ def contest_record_attempts(*, contest_id: int) -> int:
     statistics and the schools' participation figures count live contests too."""
     contest = LiveContest.objects.select_related("quiz").get(pk=contest_id)
     questions = list(contest.questions.select_related("version").order_by("position"))
-    players = list(LivePlayer.objects.filter(contest=contest))
+    players = list(LivePlayer.objects.filter(contest=contest, kicked=False))  # a kicked player does not count
     answers: dict[tuple[int, int], LiveAnswer] = {
         (a.player_id, a.question_id): a for a in LiveAnswer.objects.filter(question__contest=contest)
     }

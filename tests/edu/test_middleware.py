@@ -28,3 +28,13 @@ def test_an_asgi_request_runs_no_middleware_asynchronously(monkeypatch):
     monkeypatch.setattr(settings, "MIDDLEWARE", settings.MIDDLEWARE[:-1])
     async_to_sync(AsyncClient().get)("/accounts/login/")
     assert "SessionMiddleware" in run_async
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/stats/schools/%00/", "/schools/SA%00/", "/stats/weekly/?school=%00", "/campaigns/?q=a%00b"],
+)
+def test_a_nul_character_is_a_bad_request(world, login, url):
+    """On PostgreSQL a NUL in a lookup would be a DataError (500): every page refuses it first."""
+    response = login(world.organiser_province).get(url)
+    assert response.status_code == 400
