@@ -252,15 +252,17 @@ def _region_day_sql(*, region_ids: str | None) -> str:
 
 def _school_marks_sql(*, school_ids: str | None) -> str:
     """The schools' activity marks of the week and the month containing the day, from their SchoolDay rows."""
-    mark, school_day = _t(ActiveMark), _t(SchoolDay)
+    mark, school_day, school = _t(ActiveMark), _t(SchoolDay), _t(School)
     only = "" if school_ids is None else f"AND d.school_id IN ({school_ids})"
+    # The school's region now: a school moved during the period counts where it is.
     return f"""
         INSERT INTO {mark} (kind, subject_id, period, starts_on, first_day, region_path, school_id)
-        SELECT 'school', d.school_id, %(period)s, %(starts_on)s, MIN(d.day), MAX(d.region_path), d.school_id
+        SELECT 'school', d.school_id, %(period)s, %(starts_on)s, MIN(d.day), s.region_path, d.school_id
         FROM {school_day} d
+        JOIN {school} s ON s.id = d.school_id
         WHERE d.day >= %(starts_on)s AND d.day < %(ends_before)s AND d.school_id > 0
         AND (d.attempts > 0 OR d.live_players > 0) {only}
-        GROUP BY d.school_id
+        GROUP BY d.school_id, s.region_path
         ORDER BY d.school_id
         ON CONFLICT (kind, subject_id, period, starts_on) DO UPDATE
         SET first_day = excluded.first_day, region_path = excluded.region_path

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET
 
 from campaigns.views_figures import EXPORT_FORMATS, Column, Row, _cells, _headers, export_table
@@ -36,6 +37,8 @@ class Card:
     change: str = ""  # "+1,204 (+10.8%)", "−2.5 pts", "±0"; "" when there is nothing to compare with
     direction: str = "none"  # up, down, flat, none
     detail: str = ""  # a second line: "of 1,024 schools", "previous period: 812"
+    current: int | Decimal | None = None  # the figures themselves, for the export
+    previous: int | Decimal | None = None
 
 
 def _n(value) -> str:
@@ -61,17 +64,17 @@ def _count_card(key: str, label: str, current: int, previous: int, *, detail: st
     if previous:
         relative = (Decimal(delta) * 100 / previous).quantize(ONE_DECIMAL, rounding=ROUND_HALF_UP)
         change += f" ({_signed(relative, 1)}%)"
-    return Card(key, label, _n(current), change, _direction(delta), detail)
+    return Card(key, label, _n(current), change, _direction(delta), detail, current, previous)
 
 
 def _rate_card(
     key: str, label: str, current: Decimal | None, previous: Decimal | None, *, detail: str = ""
 ) -> Card:
     if current is None:
-        return Card(key, label, "—", "", "none", detail)
+        return Card(key, label, "—", "", "none", detail, None, previous)
     value = f"{number_format(current, decimal_pos=1)}%"
     if previous is None:
-        return Card(key, label, value, "", "none", detail)
+        return Card(key, label, value, "", "none", detail, current, None)
     delta = current - previous
     return Card(
         key,
@@ -80,6 +83,8 @@ def _rate_card(
         _("%(change)s points") % {"change": _signed(delta, 1)},
         _direction(delta),
         detail,
+        current,
+        previous,
     )
 
 
@@ -108,6 +113,8 @@ def _cards(*, current: Figures, previous: Figures, schools: int | None, registra
             if registration.rate is not None
             else ""
         ),
+        registration.registered,
+        registration.registered - current.registrations,  # before this period's claims
     )
     cards += [
         registered,
@@ -148,7 +155,15 @@ def _hours_card(current: Figures, previous: Figures) -> Card:
         change,
         _direction(delta),
         _("%(n)s records") % {"n": _n(current.volunteer_records)},
+        current.hours,
+        previous.hours,
     )
+
+
+def _difference(card: Card):
+    if card.current is None or card.previous is None:
+        return None
+    return card.current - card.previous
 
 
 # --- the table ---------------------------------------------------------------------------------------------
@@ -366,13 +381,18 @@ def _render_school(
     if fmt in EXPORT_FORMATS:
         columns = [
             Column("name", _("Figure"), "text"),
-            Column("value", _("This period"), "text"),
-            Column("change", _("Change against the previous period"), "text"),
+            Column("current", _("This period"), "score"),
+            Column("previous", _("The same days of the previous period"), "score"),
+            Column("change", pgettext("difference between two periods", "Change"), "score"),
         ]
         rows = [
             Row(
                 label=card.label,
-                cells=[{"value": card.value, "kind": "text"}, {"value": card.change, "kind": "text"}],
+                cells=[
+                    {"value": card.current, "kind": "score"},
+                    {"value": card.previous, "kind": "score"},
+                    {"value": _difference(card), "kind": "score"},
+                ],
             )
             for card in cards
         ]

@@ -212,3 +212,16 @@ def test_schools_placed_on_a_city_itself_have_their_own_row(data, login):
     assert [row.label for row in listed.context["rows"]] == ["市直属中学"]
     # The counties' rows do not count it.
     assert sum(row.cells[3]["value"] for row in response.context["rows"]) == 5
+
+
+def test_a_schools_export_holds_the_figures_as_numbers(data, login):
+    """This period, the same days of the previous one and the change, as numbers (a spreadsheet sums them)."""
+    client = login(data.teacher_a)
+    url = reverse("stats_school", args=[data.school_a.code])
+    workbook = openpyxl.load_workbook(io.BytesIO(client.get(url, {"format": "xlsx"}).content))
+    rows = list(workbook.active.values)
+    assert len(rows[0]) == 4
+    attempts = next(row for row in rows if row[0] in ("Quiz attempts", "答题人次"))
+    assert attempts[1:] == (3, 0, 3) or attempts[1] == 3
+    text = client.get(url, {"format": "csv"}).content.decode("utf-8-sig")
+    assert "'+" not in text
