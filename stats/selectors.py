@@ -294,11 +294,21 @@ def active_counts(
     sql = f"""
         SELECT m.kind, m.starts_on, COUNT(*)
         FROM {mark} m
-        WHERE m.kind IN ('school', 'volunteer') AND m.period = %s AND {where}
+        WHERE m.kind IN ('school', 'volunteer') AND m.period = %s AND m.starts_on IN (%s, %s) AND {where}
         AND ((m.starts_on = %s AND m.first_day <= %s) OR (m.starts_on = %s AND m.first_day <= %s))
         GROUP BY m.kind, m.starts_on
     """
-    args = [period.kind, *params, period.start, period.end, period.previous_start, period.previous_end]
+    # (The IN puts the two periods into the index's range; the OR alone would filter a region's every mark.)
+    args = [
+        period.kind,
+        period.start,
+        period.previous_start,
+        *params,
+        period.start,
+        period.end,
+        period.previous_start,
+        period.previous_end,
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, args)
         return {(kind, _as_date(starts_on)): count for kind, starts_on, count in cursor.fetchall()}

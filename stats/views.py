@@ -6,7 +6,7 @@ through `stats_scope_for_user`: an organiser reads their region's subtree, a tea
 import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -24,6 +24,7 @@ from stats import charts, selectors
 from stats.selectors import Figures, Period, StatsScope, TableRow
 
 ONE_DECIMAL = Decimal("0.1")
+CHART_SCHOOLS = 20  # a county's chart of schools: the ones with the fewest attempts
 
 
 # --- the figure cards --------------------------------------------------------------------------------------
@@ -273,13 +274,16 @@ def _charts(*, period: Period, series: dict, current: Figures, rows: list[TableR
         ),
     }
     if rows and rows[0].school is not None:
-        # One school takes part or not: its attempts say more.
+        # One school takes part or not: its attempts say more. A county's hundreds of schools would make an
+        # unreadable chart: the fewest first, as many as a chart holds (the table has them all).
+        fewest = sorted(rows, key=lambda row: (row.figures.attempts, _row_label(row)))[:CHART_SCHOOLS]
         result["by_region"] = charts.bar_chart(
             title=_("Quiz attempts by school"),
-            rows=[(_row_label(row), row.figures.attempts) for row in rows],
+            rows=[(_row_label(row), row.figures.attempts) for row in fewest],
             max_value=None,
             value_format=charts.format_number,
         )
+        result["by_region_fewest"] = len(rows) > CHART_SCHOOLS
     elif rows:
         result["by_region"] = charts.bar_chart(
             title=_("Share of schools taking part"),
@@ -294,13 +298,18 @@ def _row_label(row: TableRow) -> str:
     return row.region.display_name if row.region is not None else row.school.display_name
 
 
-def _row_link(row: TableRow, query: str) -> str:
+def _row_link(row: TableRow, query: str, schools_prefix: str) -> str:
     if row.directly:
         # The schools placed on the region itself (no sub-region's page lists them).
         return f"{reverse('stats_region', args=[row.region.pk])}?{query}&directly=1"
     if row.region is not None:
         return f"{reverse('stats_region', args=[row.region.pk])}?{query}"
-    return f"{reverse('stats_school', args=[row.school.code])}?{query}"
+    # A county lists hundreds of schools: their URLs are built from one reversed prefix.
+    return f"{schools_prefix}{quote(row.school.code, safe='')}/?{query}"
+
+
+def _schools_prefix() -> str:
+    return reverse("stats_school", args=["-"])[:-2]
 
 
 def _base_query(period: Period) -> dict:
@@ -324,11 +333,12 @@ def _render_region(
     rows = selectors.sort_rows(rows, order)
     columns = _table_columns(schools=not has_children and region is not None)
     query = urlencode(_base_query(period))
+    schools_prefix = _schools_prefix()
     table = [
         Row(
             label=_row_label(row),
             cells=_cells(columns, _table_values(row)),
-            link=_row_link(row, query),
+            link=_row_link(row, query, schools_prefix),
             note=(
                 ""
                 if row.figures.active_schools or row.school is not None

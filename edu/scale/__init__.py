@@ -343,7 +343,7 @@ def register(part_class: type[Part]) -> type[Part]:
 
 
 def registered_parts() -> list[Part]:
-    from edu.scale import classroom, regions, volunteers  # noqa: F401 - the core's parts register themselves
+    from edu.scale import classroom, regions, stats, volunteers  # noqa: F401 - the core's parts register themselves
 
     return sorted(_PARTS.values(), key=lambda part: part.order)
 
