@@ -35,7 +35,6 @@ import contextlib
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -51,19 +50,16 @@ from bench.quiz_answers import (  # noqa: E402 - after the path fix above
     exchange,
     free_port,
     proc_cpu_seconds,
-    stop,
-    tail,
-    wait_until_serving,
 )
 from bench.scale_harness import (  # noqa: E402 - after the path fix above
-    database_exists,
+    database_ready,
     default_database,
+    finish,
     flush_redis,
-    generate,
     loadavg,
-    manage,
     run_internal,
     server_env,
+    start_server,
     summary,
 )
 
@@ -134,18 +130,7 @@ def run(args: argparse.Namespace) -> dict:
     log_path = workdir / "daphne.log"
     setup: dict = {}
     try:
-        if args.db:
-            if not database_exists(args.pg_url, name):
-                raise SystemExit(f"database {name} does not exist")
-            manage(["migrate", "--noinput", "-v", "0"], env)
-            result["generation"] = None
-        else:
-            if database_exists(args.pg_url, name) and not args.recreate:
-                raise SystemExit(
-                    f"database {name} exists: reuse it with --db {name}, or drop and regenerate it "
-                    f"with --recreate"
-                )
-            result["generation"] = generate(args, name, env)
+        result["generation"] = database_ready(args, name, env)
         flush_redis(args.redis_url)
         setup = run_internal(
             SCRIPT,
@@ -157,16 +142,7 @@ def run(args: argparse.Namespace) -> dict:
         result["data"] = setup["data"]
         print_data(result["data"])
         port = args.port or free_port()
-        with log_path.open("wb") as log:
-            server = subprocess.Popen(  # noqa: S603 - fixed argv, our own daphne
-                [str(DAPHNE), "-b", HOST, "-p", str(port), "edu.asgi:application"],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        wait_until_serving(server, port, log_path)
+        server = start_server(env, log_path, port)
         cpu_before = proc_cpu_seconds(server.pid)
         spec = {"port": port, "cookie_names": setup["cookie_names"], "requests": setup["requests"]}
         result["pages"] = run_internal(SCRIPT, "pages", spec, os.environ.copy(), workdir)
@@ -174,18 +150,10 @@ def run(args: argparse.Namespace) -> dict:
         print_pages(result["pages"])
         return result
     finally:
-        if server is not None:
-            stop(server)
         if setup:
             with contextlib.suppress(Exception):
                 run_internal(SCRIPT, "cleanup", {"sessions": setup["sessions"]}, env, workdir)
-        flush_redis(args.redis_url)
-        if log_path.exists() and "Traceback" in log_path.read_text(errors="replace"):
-            print(f"server log, last lines:\n{tail(log_path)}", flush=True)
-        for path in sorted(workdir.iterdir()) if workdir.exists() else ():
-            path.unlink()
-        with contextlib.suppress(OSError):
-            workdir.rmdir()
+        finish(server=server, redis_url=args.redis_url, log_path=log_path, workdir=workdir)
 
 
 # --- report ---------------------------------------------------------------------------------------------

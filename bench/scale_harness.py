@@ -1,7 +1,9 @@
-"""What the benchmarks on a generated database share: making the database with generate_scale, running
-manage.py, a child step of the benchmark, the server's environment, and the figures' summary.
+"""What the benchmarks on a generated database share: making (or reusing) the database with generate_scale,
+running manage.py, a child step of the benchmark, the server's environment, starting and finishing the
+server, and the figures' summary.
 
-Used by bench/enrollment.py and bench/volunteers.py (the rest of their plumbing is bench/quiz_answers.py's).
+Used by bench/enrollment.py, bench/volunteers.py and bench/dashboard.py (the rest of their plumbing is
+bench/quiz_answers.py's).
 """
 
 import argparse
@@ -131,3 +133,51 @@ def summary(values_ms: list[float]) -> dict:
         "p95_ms": round(values[min(len(values) - 1, int(0.95 * len(values)))], 1),
         "max_ms": round(values[-1], 1),
     }
+
+
+def database_ready(args: argparse.Namespace, name: str, env: dict) -> dict | None:
+    """The run's database: the one --db names (migrated), else a new one generate_scale fills; returns the
+    generation's figures, None for a reused database."""
+    if args.db:
+        if not database_exists(args.pg_url, name):
+            raise SystemExit(f"database {name} does not exist")
+        manage(["migrate", "--noinput", "-v", "0"], env)
+        return None
+    if database_exists(args.pg_url, name) and not args.recreate:
+        raise SystemExit(
+            f"database {name} exists: reuse it with --db {name}, or drop and regenerate it with --recreate"
+        )
+    return generate(args, name, env)
+
+
+def start_server(env: dict, log_path: Path, port: int) -> subprocess.Popen:
+    """One daphne process of the site on 127.0.0.1:port, its output in log_path; returns once it serves."""
+    from bench.quiz_answers import DAPHNE, wait_until_serving
+
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(  # noqa: S603 - fixed argv, our own daphne
+            [str(DAPHNE), "-b", HOST, "-p", str(port), "edu.asgi:application"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    wait_until_serving(server, port, log_path)
+    return server
+
+
+def finish(*, server: subprocess.Popen | None, redis_url: str, log_path: Path, workdir: Path) -> None:
+    """The end of every run, after an error too: the server stopped, Redis flushed, the server's traceback
+    shown if it had one, the work folder removed."""
+    from bench.quiz_answers import stop, tail
+
+    if server is not None:
+        stop(server)
+    flush_redis(redis_url)
+    if log_path.exists() and "Traceback" in log_path.read_text(errors="replace"):
+        print(f"server log, last lines:\n{tail(log_path)}", flush=True)
+    for path in sorted(workdir.iterdir()) if workdir.exists() else ():
+        path.unlink()
+    with contextlib.suppress(OSError):
+        workdir.rmdir()

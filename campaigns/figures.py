@@ -518,7 +518,8 @@ def figures_scope_for_user(*, user: User, pk: int) -> FiguresScope:
 
 
 def figures_region_for_user(*, scope: FiguresScope, region_pk: int | None) -> Region:
-    """A region inside the scope's reach (its top region when none is asked for); anything else is 404."""
+    """A region inside the scope's reach (its top region when none is asked for); anything else is 404.
+    (Any scope with `reach` and `school_id` will do: the statistics' pages use it too.)"""
     if scope.reach is None:
         raise PermissionDenied
     regions = Region.objects.filter(path__startswith=scope.reach)

@@ -91,16 +91,8 @@ def region_for_scope(*, scope: StatsScope, pk: int | None) -> Region | None:
 
 
 def school_for_scope(*, scope: StatsScope, code: str) -> School:
-    if "\x00" in code:  # PostgreSQL refuses a NUL in a text parameter (DataError): no school has one
-        raise Http404("No such school.")
-    schools = School.objects.select_related("region")
-    if scope.reach is not None:
-        school = schools.filter(code=code, region_path__startswith=scope.reach).first()
-    else:
-        school = schools.filter(code=code, pk=scope.school_id).first()
-    if school is None:
-        raise Http404("No such school.")
-    return school
+    """A school inside the scope (an organiser's region, a teacher's own school); anything else is 404."""
+    return term_figures.figures_school_for_user(scope=scope, code=code)
 
 
 def region_trail(*, region: Region | None, reach: str | None) -> list[Region]:

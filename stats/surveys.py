@@ -26,10 +26,9 @@ from decimal import Decimal
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.db.models import Q, Sum
-from django.http import Http404
 from django.utils import timezone
 
-from campaigns.figures import parse_order, percentage
+from campaigns.figures import figures_region_for_user, figures_school_for_user, parse_order, percentage
 from campaigns.models import Campaign, Term
 from campaigns.selectors import campaign_for_user, enrollment_reach
 from edu.models import Region, School, User
@@ -448,29 +447,6 @@ def survey_scope_for_user(*, user: User, campaign_pk: int) -> SurveyScope:
     raise PermissionDenied
 
 
-def survey_region_for_user(*, scope: SurveyScope, region_pk: int | None) -> Region:
-    """A region inside the scope's reach (its top region when none is asked for); anything else is 404."""
-    if scope.reach is None:
-        raise PermissionDenied
-    regions = Region.objects.filter(path__startswith=scope.reach)
-    region = (
-        regions.filter(path=scope.reach).first()
-        if region_pk is None
-        else regions.filter(pk=region_pk).first()
-    )
-    if region is None:
-        raise Http404("No such region.")
-    return region
-
-
-def survey_school_for_user(*, scope: SurveyScope, code: str) -> School:
-    if "\x00" in code:  # PostgreSQL refuses a NUL in a text parameter (DataError): no school has one
-        raise Http404("No such school.")
-    schools = School.objects.select_related("region")
-    if scope.reach is not None:
-        school = schools.filter(code=code, region_path__startswith=scope.reach).first()
-    else:
-        school = schools.filter(code=code, pk=scope.school_id).first()
-    if school is None:
-        raise Http404("No such school.")
-    return school
+# The same lookups as the term figures' (they read only the scope's reach and school).
+survey_region_for_user = figures_region_for_user
+survey_school_for_user = figures_school_for_user
