@@ -1,5 +1,6 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels behind an origin check and auth."""
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -21,3 +22,10 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(core_routes + live_routes))),
     }
 )
+
+# What starting made (modules, URL patterns, settings, …) lives as long as the process: frozen out of the
+# collector's reach, so that a full collection no longer walks all of it. Without this, the request that
+# happens to trigger one pays some 60 ms more (bench/dashboard.py: a county's figures table, p95 130 ms
+# against a p50 of 50).
+gc.collect()
+gc.freeze()
