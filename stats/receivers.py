@@ -10,7 +10,7 @@ from django.dispatch import receiver
 
 from edu.signals import student_claimed
 from quizzes.signals import attempt_submitted, contest_finished
-from stats import rollups
+from stats import rollups, surveys
 from volunteers.signals import hours_approved
 
 logger = logging.getLogger(__name__)
@@ -34,8 +34,6 @@ def _attempt_submitted(sender, attempt, **kwargs) -> None:
         unit = _attempt_unit(attempt)
         if unit is not None:
             rollups.units_refresh(day=rollups.local_day(attempt.submitted_at), units=[unit])
-        from stats import surveys
-
         surveys.on_attempt_submitted(attempt)
     except Exception:
         logger.exception("statistics: refreshing after attempt %s failed", attempt.pk)
@@ -61,8 +59,6 @@ def _contest_finished(sender, contest, **kwargs) -> None:
         if region_id:
             units.add(rollups.Unit(school_id=0, region_id=region_id))
         rollups.units_refresh(day=rollups.local_day(contest.finished_at), units=units)
-        from stats import surveys
-
         surveys.on_contest_finished(contest)
     except Exception:
         logger.exception("statistics: refreshing after contest %s failed", contest.pk)

@@ -254,7 +254,7 @@ def _period_label(period: Period) -> str:
     }
 
 
-def _charts(*, period: Period, series: dict, current: Figures, rows: list[TableRow], target=None) -> dict:
+def _charts(*, period: Period, series: dict, current: Figures, rows: list[TableRow]) -> dict:
     weekly = selectors.weekly_attempts(period=period, series=series)
     monthly = selectors.monthly_hours(period=period, series=series)
     bucket_labels = [f"{i * 10}–{i * 10 + 9}%" for i in range(9)] + ["90–100%"]
