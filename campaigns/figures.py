@@ -324,14 +324,19 @@ def parse_order(order: str, allowed, default: str = "name") -> tuple[str, bool]:
     return key, descending
 
 
-def sort_region_figures(rows: list[RegionFigures], order: str) -> list[RegionFigures]:
-    """Sorted by a report column; rows without a value (no students) always last."""
-    key, descending = parse_order(order, REGION_ORDERS)
-    value = REGION_ORDERS[key]
+def sort_by_column(rows: list, order: str, orders: dict, *, tie=None) -> list:
+    """The rows sorted by the column "?order=" names (`orders`: column → the row's value), `tie` breaking
+    ties; rows without a value (no students) always last, whichever the direction."""
+    key, descending = parse_order(order, orders)
+    value = orders[key]
     present = [row for row in rows if value(row) is not None]
     missing = [row for row in rows if value(row) is None]
-    present.sort(key=lambda row: (value(row), row.region.path), reverse=descending)
+    present.sort(key=(lambda row: (value(row), tie(row))) if tie else value, reverse=descending)
     return present + missing
+
+
+def sort_region_figures(rows: list[RegionFigures], order: str) -> list[RegionFigures]:
+    return sort_by_column(rows, order, REGION_ORDERS, tie=lambda row: row.region.path)
 
 
 # --- reading: schools --------------------------------------------------------------------------------------
@@ -482,12 +487,7 @@ def figures_for_classes(*, term: Term, school: School, order: str = "name") -> l
                 exam_score_sum=Decimal(str(row.get("score_sum") or 0)),
             )
         )
-    key, descending = parse_order(order, CLASS_ORDERS)
-    value = CLASS_ORDERS[key]
-    present = [row for row in result if value(row) is not None]
-    missing = [row for row in result if value(row) is None]
-    present.sort(key=value, reverse=descending)
-    return present + missing
+    return sort_by_column(result, order, CLASS_ORDERS)
 
 
 # --- gates -------------------------------------------------------------------------------------------------

@@ -505,12 +505,7 @@ ROW_ORDERS = {
 
 def sort_rows(rows: list[TableRow], order: str) -> list[TableRow]:
     """Sorted by a column; rows without a value always last (so "lagging first" lists real figures)."""
-    key, descending = term_figures.parse_order(order, ROW_ORDERS)
-    value = ROW_ORDERS[key]
-    present = [row for row in rows if value(row) is not None]
-    missing = [row for row in rows if value(row) is None]
-    present.sort(key=value, reverse=descending)
-    return present + missing
+    return term_figures.sort_by_column(rows, order, ROW_ORDERS)
 
 
 # --- students registered -----------------------------------------------------------------------------------
