@@ -40,6 +40,7 @@ class Card:
     detail: str = ""  # a second line: "of 1,024 schools", "previous period: 812"
     current: int | Decimal | None = None  # the figures themselves, for the export
     previous: int | Decimal | None = None
+    change_note: str = ""  # what the change is, when it is not "vs the same days of the previous period"
 
 
 def _n(value) -> str:
@@ -116,6 +117,7 @@ def _cards(*, current: Figures, previous: Figures, schools: int | None, registra
         ),
         registration.registered,
         registration.registered - current.registrations,  # before this period's claims
+        change_note=_("accounts claimed in this period"),
     )
     cards += [
         registered,
