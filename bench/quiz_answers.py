@@ -67,7 +67,7 @@ PYTHON = sys.executable
 DAPHNE = Path(sys.executable).with_name("daphne")
 HOST = "127.0.0.1"
 QUESTIONS = 20
-PHASES = ("bare", "bare_post", "bare_auth", "answer", "submit")
+PHASES = ("bare", "bare_post", "bare_auth", "answer", "answer_session", "submit")
 SERVER_START_LIMIT_S = 60
 SETUP_LIMIT_S = 1200
 REQUEST_TIMEOUT_S = 30
@@ -425,6 +425,7 @@ def internal_setup(spec: dict) -> None:
     from django.utils import timezone
 
     from edu.models import Region, School, SchoolClass, User
+    from quizzes.access import sign_answer_token
     from quizzes.importing import TRUE_FALSE_OPTIONS, ParsedQuestion
     from quizzes.models import Question, Quiz, QuizQuestion
     from quizzes.services import attempt_start, category_for_path, question_create
@@ -503,7 +504,12 @@ def internal_setup(spec: dict) -> None:
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.save()
         clients.append(
-            {"attempt": str(attempt.pk), "session": session.session_key, "csrf": _get_new_csrf_string()}
+            {
+                "attempt": str(attempt.pk),
+                "session": session.session_key,
+                "csrf": _get_new_csrf_string(),
+                "token": sign_answer_token(session_key=session.session_key, attempt_id=attempt.pk),
+            }
         )
     timings["data_s"] = round(time.perf_counter() - started, 2)
     out = {
@@ -550,9 +556,11 @@ def build_request(spec: dict, client: dict, *, phase: str, number: int) -> bytes
         f"Cookie: {names['session']}={client['session']}; {names['csrf']}={client['csrf']}",
         f"Origin: {origin}",
         f"Referer: {origin}/attempts/{attempt}/",
-        "Accept: application/json" if phase in ("answer", "bare_post", "bare_auth") else "Accept: text/html",
+        "Accept: application/json" if phase != "bare" else "Accept: text/html",
         "User-Agent: qingkong-bench",
     ]
+    if phase == "answer":
+        headers.append(f"X-Answer-Token: {client['token']}")  # as the quiz page's script sends it
     if phase == "bare":
         return ("GET /bench/bare/ HTTP/1.1\r\n" + "\r\n".join(headers) + "\r\n\r\n").encode()
     if phase == "submit":

@@ -12,6 +12,7 @@ from django.utils import timezone
 from campaigns.models import Lesson, TermExam
 from edu.models import User
 from edu.selectors import ancestor_paths, home_region_path, user_school_id
+from quizzes.access import AttemptOwner
 from quizzes.models import Attempt, LiveContest, Question, Quiz
 
 
@@ -136,22 +137,21 @@ def quizzes_open_for_user(*, user: User, limit: int = 10) -> list[Quiz]:
     return list(quizzes[:limit])
 
 
-def attempt_owner(*, request) -> Q:
+def attempt_owner(*, request) -> AttemptOwner:
     """The one definition of whose attempts these are: the signed-in user's, or the guest attempts whose
     key this browser's session holds."""
-    owned = Q(pk__in=[])
-    if request.user.is_authenticated:
-        owned |= Q(user_id=request.user.pk)
-    guest_key = request.session.get("quiz_guest_key")
-    if guest_key:
-        owned |= Q(user__isnull=True, guest_key=guest_key)
-    return owned
+    return AttemptOwner(
+        user_id=request.user.pk if request.user.is_authenticated else None,
+        guest_key=request.session.get("quiz_guest_key") or "",
+    )
 
 
 def attempt_for_taker(*, request, attempt_id) -> Attempt:
     """An attempt belongs to its user, or to the guest whose session holds its key; nobody else sees it."""
     attempt = (
-        Attempt.objects.select_related("quiz").filter(attempt_owner(request=request), pk=attempt_id).first()
+        Attempt.objects.select_related("quiz")
+        .filter(attempt_owner(request=request).q(), pk=attempt_id)
+        .first()
     )
     if attempt is None:
         raise Http404("No such attempt.")

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import OuterRef, Q, Subquery, Sum
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from edu.models import User
 from quizzes import marking, signals
+from quizzes.access import AttemptOwner
 from quizzes.bank_selectors import bank_duplicates
 from quizzes.importing import ParsedQuestion, RowError
 from quizzes.models import (
@@ -367,72 +368,176 @@ def _option_order(version: QuestionVersion, *, shuffle: bool, rng: random.Random
     return order
 
 
-# What saving an answer reads besides the item and its question version: the hot path of a quiz, so only
-# these columns of the attempt and the quiz (about 40 fewer), and no ordering ((attempt, position) is unique).
-_ANSWER_FIELDS = (
-    *("id", "attempt_id", "position", "version_id", "option_order", "selected", "answered_at", "score"),
-    *("version", "attempt__id", "attempt__quiz_id", "attempt__deadline", "attempt__submitted_at"),
-    *("attempt__quiz__id", "attempt__quiz__review"),
-)
+@dataclass(frozen=True)
+class SavedAnswer:
+    item: AttemptItem  # its question version loads on first use
+    reveal: bool  # the quiz shows the right answer at once
 
 
 def attempt_answer(
-    *, attempt_id, owner: Q, position: int, selected: Sequence[int], now: datetime
-) -> AttemptItem:
-    """Save one answer the moment it is given. `selected` holds indices into the options as shown; `owner`
-    is the gate's filter on attempts (selectors.attempt_owner).
+    *, attempt_id, owner: AttemptOwner, position: int, selected: Sequence[int], now: datetime
+) -> SavedAnswer:
+    """Save one answer the moment it is given. `selected` holds indices into the options as shown.
 
     One query finds the item and locks its attempt's row, so a submission running at the same moment either
     sees this answer or comes strictly before it (and then the answer is refused, never lost silently).
+
+    This is the hot path of every quiz, so its two statements are written in SQL (_AnswerSQL): building
+    the same query through the ORM cost more CPU than the rest of the request. The tests of
+    tests/quizzes/test_answer_sql.py hold them to the ORM's meaning.
     """
+    sql = _AnswerSQL.for_connection(connection)
     closed = False
-    with transaction.atomic():
-        item = (
-            AttemptItem.objects.select_related("version", "attempt__quiz")
-            .select_for_update(of=("attempt",))
-            .filter(attempt__in=Attempt.objects.filter(owner, pk=attempt_id), position=position)
-            .only(*_ANSWER_FIELDS)
-            .order_by()
-            .first()
-        )
-        if item is None:
-            if not Attempt.objects.filter(owner, pk=attempt_id).exists():
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(*sql.select(attempt_id=attempt_id, owner=owner, position=position, now=now))
+        row = cursor.fetchone()
+        if row is None:
+            owned = Attempt.objects.filter(pk=attempt_id)
+            if not (owned if owner.token_holder else owned.filter(owner.q())).exists():
                 raise QuizError("no_such_attempt", _("There is no such attempt."))
             raise QuizError("no_such_question", _("There is no such question in this attempt."))
-        locked = item.attempt
-        if not locked.is_submitted and locked.deadline and now >= locked.deadline:
+        (
+            item_id,
+            version_id,
+            option_order,
+            answered,
+            kind,
+            correct,
+            partial_credit,
+            submitted,
+            expired,
+            review,
+        ) = row
+        reveal = review == Quiz.Review.AFTER_EACH
+        if not submitted and expired:
             # Past the deadline the attempt closes with what was saved: scoring reads the whole attempt and
             # quiz (its row is locked already).
-            locked = Attempt.objects.select_related("quiz").get(pk=locked.pk)
-            _score_and_close(locked, now=now)
+            _score_and_close(Attempt.objects.select_related("quiz").get(pk=attempt_id), now=now)
             closed = True
-        elif not locked.is_submitted:
-            _save_answer(item, selected=selected, now=now)
-    if closed or locked.is_submitted:
+        elif not submitted:
+            shown = sql.json(option_order)
+            if not selected or any(
+                not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < len(shown) for i in selected
+            ):
+                raise QuizError("invalid_choice", _("Choose one of the options."))
+            if kind != "multiple" and len(set(selected)) != 1:
+                raise QuizError("one_choice_only", _("Choose exactly one option."))
+            if answered and reveal:
+                # The answer was shown right away, so it cannot be changed afterwards.
+                raise QuizError("already_answered", _("You have already answered this question."))
+            chosen = sorted({shown[i] for i in selected})
+            score = marking.mark(
+                kind=kind, correct=sql.json(correct), selected=chosen, partial_credit=bool(partial_credit)
+            )
+            cursor.execute(*sql.update(item_id=item_id, selected=chosen, answered_at=now, score=score))
+    if closed or submitted:
         raise QuizError("attempt_closed", _("This attempt is closed; answers are no longer accepted."))
-    return item
-
-
-def _save_answer(item: AttemptItem, *, selected: Sequence[int], now: datetime) -> None:
-    shown = item.option_order
-    if not selected or any(
-        not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < len(shown) for i in selected
-    ):
-        raise QuizError("invalid_choice", _("Choose one of the options."))
-    if item.version.type != "multiple" and len(set(selected)) != 1:
-        raise QuizError("one_choice_only", _("Choose exactly one option."))
-    if item.answered_at is not None and item.attempt.quiz.review == Quiz.Review.AFTER_EACH:
-        # The answer was shown right away, so it cannot be changed afterwards.
-        raise QuizError("already_answered", _("You have already answered this question."))
-    item.selected = sorted({shown[i] for i in selected})
-    item.answered_at = now
-    item.score = marking.mark(
-        kind=item.version.type,
-        correct=item.version.correct,
-        selected=item.selected,
-        partial_credit=item.version.partial_credit,
+    item = AttemptItem(
+        id=item_id,
+        attempt_id=attempt_id,
+        position=position,
+        version_id=version_id,
+        option_order=shown,
+        selected=chosen,
+        answered_at=now,
+        score=score,
     )
-    AttemptItem.objects.filter(pk=item.pk).update(selected=item.selected, answered_at=now, score=item.score)
+    return SavedAnswer(item=item, reveal=reveal)
+
+
+class _AnswerSQL:
+    """The statements of attempt_answer for one database backend, built once from the models' metadata.
+
+    The select reads the item at (attempt, position), its question version's marking fields, whether the
+    attempt is submitted or past its deadline, and the quiz's review rule, locking the attempt's row
+    (PostgreSQL: FOR UPDATE OF the attempt; SQLite: the transaction begins IMMEDIATE, settings.py); the
+    owner's condition is part of it. The update writes the answer. Values go through the fields' own
+    adaptation, as the ORM's would."""
+
+    _built: dict[str, "_AnswerSQL"] = {}
+
+    def __init__(self, connection) -> None:
+        self.connection = connection
+        quote = connection.ops.quote_name
+
+        def column(model, name: str, alias: str) -> str:
+            return f"{alias}.{quote(model._meta.get_field(name).column)}"
+
+        def table(model, alias: str) -> str:
+            return f"{quote(model._meta.db_table)} {alias}"
+
+        item = lambda name: column(AttemptItem, name, "i")  # noqa: E731
+        attempt = lambda name: column(Attempt, name, "a")  # noqa: E731
+        version = lambda name: column(QuestionVersion, name, "v")  # noqa: E731
+        # Only quoted table and column names from the models go into the text; every value is a parameter.
+        columns = (
+            f"{item('id')}, {item('version')}, {item('option_order')}, {item('answered_at')} IS NOT NULL, "
+            f"{version('type')}, {version('correct')}, {version('partial_credit')}, "
+            f"{attempt('submitted_at')} IS NOT NULL, "
+            f"({attempt('deadline')} IS NOT NULL AND {attempt('deadline')} <= %s), "
+            f"{column(Quiz, 'review', 'q')}"
+        )
+        joins = (
+            f"JOIN {table(Attempt, 'a')} ON {attempt('id')} = {item('attempt')} "
+            f"JOIN {table(QuestionVersion, 'v')} ON {version('id')} = {item('version')} "
+            f"JOIN {table(Quiz, 'q')} ON {column(Quiz, 'id', 'q')} = {attempt('quiz')}"
+        )
+        where = f"{item('attempt')} = %s AND {item('position')} = %s"
+        self._select = f"SELECT {columns} FROM {table(AttemptItem, 'i')} {joins} WHERE {where}"  # noqa: S608
+        self._owner_user = f" AND {attempt('user')} = %s"
+        self._owner_guest = f" AND {attempt('user')} IS NULL AND {attempt('guest_key')} = %s"
+        self._owner_either = (
+            f" AND ({attempt('user')} = %s OR ({attempt('user')} IS NULL AND {attempt('guest_key')} = %s))"
+        )
+        self._lock = " FOR UPDATE OF a" if connection.features.has_select_for_update_of else ""
+        self._fields = {
+            name: AttemptItem._meta.get_field(name) for name in ("selected", "answered_at", "score")
+        }
+        assignments = ", ".join(f"{quote(field.column)} = %s" for field in self._fields.values())
+        where = f"{quote(AttemptItem._meta.pk.column)} = %s"
+        self._update = f"UPDATE {quote(AttemptItem._meta.db_table)} SET {assignments} WHERE {where}"  # noqa: S608
+        self._json = AttemptItem._meta.get_field("option_order")
+
+    @classmethod
+    def for_connection(cls, connection) -> "_AnswerSQL":
+        key = connection.alias
+        built = cls._built.get(key)
+        if built is None or built.connection.vendor != connection.vendor:
+            built = cls._built[key] = cls(connection)
+        return built
+
+    def select(self, *, attempt_id, owner: AttemptOwner, position: int, now: datetime) -> tuple[str, list]:
+        params = [
+            self.connection.ops.adapt_datetimefield_value(now),
+            Attempt._meta.pk.get_db_prep_value(attempt_id, self.connection),
+            position,
+        ]
+        sql = self._select
+        if owner.token_holder:
+            pass
+        elif owner.user_id is not None and owner.guest_key:
+            sql += self._owner_either
+            params += [owner.user_id, owner.guest_key]
+        elif owner.user_id is not None:
+            sql += self._owner_user
+            params.append(owner.user_id)
+        elif owner.guest_key:
+            sql += self._owner_guest
+            params.append(owner.guest_key)
+        else:
+            sql += " AND 1 = 0"
+        return sql + self._lock, params
+
+    def update(self, *, item_id: int, selected: list[int], answered_at: datetime, score: Decimal):
+        values = {"selected": selected, "answered_at": answered_at, "score": score}
+        params = [
+            field.get_db_prep_save(values[name], self.connection) for name, field in self._fields.items()
+        ]
+        return self._update, [*params, item_id]
+
+    def json(self, value):
+        """A JSON column as read by the cursor (text on SQLite and, as Django sets it up, on PostgreSQL)."""
+        return self._json.from_db_value(value, None, self.connection)
 
 
 def attempt_submit(*, attempt: Attempt, now: datetime) -> Attempt:

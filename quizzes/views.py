@@ -11,11 +11,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from campaigns.lessons import exam_locked
 from edu.tabular import write_csv, write_xlsx
-from quizzes import results, selectors, services
+from quizzes import access, results, selectors, services
 from quizzes.forms import GuestStartForm, QuizForm, QuizRuleFormSet
 from quizzes.models import Attempt, Quiz, QuizQuestion
 
@@ -169,13 +170,29 @@ def attempt_take(request: HttpRequest, attempt_id) -> HttpResponse:
             "progress": [{"position": i.position, "answered": i.answered_at is not None} for i in items],
             "show_feedback": show_feedback,
             "server_now": timezone.now(),
+            "answer_token": access.answer_token(request=request, attempt_id=attempt.pk),
         },
     )
 
 
+@csrf_exempt  # the token lane needs no CSRF token (quizzes/access.py); the session lane checks it
 @require_POST
 def attempt_answer(request: HttpRequest, attempt_id) -> HttpResponse:
-    """Save one answer. JSON for the page's script; a redirect for a plain form post."""
+    """Save one answer. JSON for the page's script; a redirect for a plain form post.
+
+    The script's requests carry the attempt's answer token and skip the session (quizzes/access.py); every
+    other request is checked by the session's owner and the CSRF token, as any form."""
+    if access.holds_answer_token(request=request, attempt_id=attempt_id):
+        return _save_answer(request, attempt_id, owner=access.TOKEN_HOLDER)
+    return _save_answer_by_session(request, attempt_id)
+
+
+@csrf_protect
+def _save_answer_by_session(request: HttpRequest, attempt_id) -> HttpResponse:
+    return _save_answer(request, attempt_id, owner=selectors.attempt_owner(request=request))
+
+
+def _save_answer(request: HttpRequest, attempt_id, *, owner: access.AttemptOwner) -> HttpResponse:
     wants_json = "application/json" in request.headers.get("Accept", "")
     try:
         position = int(request.POST.get("position", ""))
@@ -184,13 +201,9 @@ def attempt_answer(request: HttpRequest, attempt_id) -> HttpResponse:
         position, selected = -1, []
     go = request.POST.get("go", "next")
     try:
-        # The gate's ownership filter goes into the service's one locking query (the hot path of a quiz).
-        item = services.attempt_answer(
-            attempt_id=attempt_id,
-            owner=selectors.attempt_owner(request=request),
-            position=position,
-            selected=selected,
-            now=timezone.now(),
+        # The gate's ownership condition goes into the service's one locking query (the hot path of a quiz).
+        saved = services.attempt_answer(
+            attempt_id=attempt_id, owner=owner, position=position, selected=selected, now=timezone.now()
         )
     except services.QuizError as error:
         if error.code == "no_such_attempt":
@@ -205,13 +218,16 @@ def attempt_answer(request: HttpRequest, attempt_id) -> HttpResponse:
             return redirect(f"{reverse('attempt_take', args=[attempt_id])}?q={position + 1}")
         messages.error(request, error.message)
         return redirect(f"{reverse('attempt_take', args=[attempt_id])}?q={max(position, 0)}")
-    reveal = item.attempt.quiz.review == Quiz.Review.AFTER_EACH
     if wants_json:
-        payload = {"ok": True, "position": item.position, "saved_at": item.answered_at.isoformat()}
-        if reveal:
-            payload["feedback"] = results.feedback(item=item)
+        payload = {
+            "ok": True,
+            "position": saved.item.position,
+            "saved_at": saved.item.answered_at.isoformat(),
+        }
+        if saved.reveal:
+            payload["feedback"] = results.feedback(item=saved.item)
         return JsonResponse(payload)
-    target = position if reveal or go == "stay" else position + 1
+    target = position if saved.reveal or go == "stay" else position + 1
     if go == "prev":
         target = position - 1
     return redirect(f"{reverse('attempt_take', args=[attempt_id])}?q={max(target, 0)}")

@@ -8,13 +8,13 @@ Idempotent: the attempts are made once (when the survey before has none yet); th
 import datetime as dt
 import random
 
-from django.db.models import Q
 from django.utils import timezone
 
 from campaigns.models import Campaign
 from edu.demo import DemoContext, demo_loader
 from edu.models import Student
 from quizzes import services
+from quizzes.access import AttemptOwner
 from quizzes.models import Question, Quiz, QuizQuestion
 from stats import rollups, surveys
 
@@ -61,7 +61,7 @@ def _take(quiz: Quiz, user, *, when: dt.datetime, skill: float, rng: random.Rand
         selected = right if rng.random() < skill else [rng.choice(wrong)]
         services.attempt_answer(
             attempt_id=attempt.pk,
-            owner=Q(user=user),
+            owner=AttemptOwner(user_id=user.pk),
             position=item.position,
             selected=selected,
             now=when,

@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 import pypdf
-from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 from playwright.sync_api import expect
@@ -30,6 +29,7 @@ from playwright.sync_api import expect
 from campaigns.services import enrollment_enroll
 from edu.rosters import claim_codes_issue, student_claim
 from quizzes import services as quiz_services
+from quizzes.access import AttemptOwner
 from quizzes.models import Question, Quiz, QuizQuestion
 from quizzes.starter import starter_bank_load
 from stats import rollups, surveys
@@ -83,7 +83,7 @@ def take(quiz: Quiz, user, *, right: int, when: dt.datetime) -> None:
         wrong = [position for position in range(len(shown)) if position not in correct]
         quiz_services.attempt_answer(
             attempt_id=attempt.pk,
-            owner=Q(user=user),
+            owner=AttemptOwner(user_id=user.pk),
             position=item.position,
             selected=correct if item.position < right else wrong[:1],
             now=when - dt.timedelta(minutes=1),

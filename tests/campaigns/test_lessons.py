@@ -69,9 +69,9 @@ def take(quiz, user, *, right: int | None = None):
 
 
 def attempt_owner_q(user):
-    from django.db.models import Q
+    from quizzes.access import AttemptOwner
 
-    return Q(user_id=user.pk)
+    return AttemptOwner(user_id=user.pk)
 
 
 def lesson(term, *, grade=7, position=None, **fields) -> Lesson:

@@ -4,10 +4,10 @@ import io
 
 import openpyxl
 import pytest
-from django.db.models import Q
 from django.utils import timezone
 
 from quizzes import services
+from quizzes.access import AttemptOwner
 from quizzes.models import Attempt, Quiz
 
 
@@ -18,7 +18,7 @@ def finish(quiz, user, right: int):
         shown = [item.option_order.index(i) for i in item.version.correct]
         services.attempt_answer(
             attempt_id=attempt.pk,
-            owner=Q(user=user),
+            owner=AttemptOwner(user_id=user.pk),
             position=item.position,
             selected=shown,
             now=timezone.now(),

@@ -8,10 +8,10 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
-from django.db.models import Q
 from django.utils import timezone
 
 from quizzes import services
+from quizzes.access import AttemptOwner
 from quizzes.models import Attempt, Category, Quiz, QuizRule
 from tests.quizzes.conftest import make_question
 
@@ -147,7 +147,7 @@ def test_two_simultaneous_submissions_score_once(world, class_quiz):
     item = attempt.items.get(position=0)
     services.attempt_answer(
         attempt_id=attempt.pk,
-        owner=Q(user=world.student),
+        owner=AttemptOwner(user_id=world.student.pk),
         position=0,
         selected=[item.option_order.index(1)],
         now=timezone.now(),

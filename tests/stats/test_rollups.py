@@ -8,10 +8,10 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.db.models import Q
 from django.utils import timezone
 
 from edu.models import Student
+from quizzes.access import AttemptOwner
 from quizzes.models import Attempt, LiveContest, LivePlayer, Quiz
 from stats import rollups
 from stats.models import SUM_COLUMNS, ActiveMark, RegionDay, SchoolDay
@@ -270,7 +270,11 @@ def test_the_receivers_keep_the_rollups_after_each_event(
     with django_capture_on_commit_callbacks(execute=True):
         attempt = quiz_services.attempt_start(quiz=class_quiz, user=world.student, now=now)
         quiz_services.attempt_answer(
-            attempt_id=attempt.pk, owner=Q(user=world.student), position=0, selected=[0], now=now
+            attempt_id=attempt.pk,
+            owner=AttemptOwner(user_id=world.student.pk),
+            position=0,
+            selected=[0],
+            now=now,
         )
         quiz_services.attempt_submit(attempt=attempt, now=now)
     row = SchoolDay.objects.get(day=today, school_id=world.school_a.pk)

@@ -1,0 +1,159 @@
+"""Saving an answer is written in SQL (quizzes/services._AnswerSQL): these tests hold it to what the ORM
+would mean, on SQLite and on PostgreSQL alike: the marking, the owner's condition, the deadline, and the
+race with a submission."""
+
+import itertools
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from quizzes import marking, services
+from quizzes.access import TOKEN_HOLDER, AttemptOwner
+from quizzes.models import Attempt, AttemptItem, Quiz, QuizQuestion
+from tests.quizzes.conftest import make_question
+
+
+def quiz_of(questions, **fields) -> Quiz:
+    fields = {"title": "测验", "access": Quiz.Access.LINK, "is_published": True, "max_attempts": 0} | fields
+    quiz = Quiz.objects.create(**fields)
+    QuizQuestion.objects.bulk_create(
+        QuizQuestion(quiz=quiz, question=question, position=position)
+        for position, question in enumerate(questions)
+    )
+    return quiz
+
+
+@pytest.fixture
+def kinds(db):
+    return [
+        make_question(1),
+        make_question(2, kind="true_false", correct=("A",)),
+        make_question(3, kind="multiple", correct=("A", "C")),
+        make_question(4, kind="multiple", correct=("A", "C", "D")),
+    ]
+
+
+def test_the_sql_marks_every_kind_as_the_marking_rules_do(world, kinds):
+    partial = kinds[3].current_version
+    type(partial).objects.filter(pk=partial.pk).update(partial_credit=True)
+    quiz = quiz_of(kinds, shuffle_options=True)
+    owner = AttemptOwner(user_id=world.student.pk)
+    checked, scores = 0, set()
+    for item in services.attempt_start(
+        quiz=quiz, user=world.student, now=timezone.now()
+    ).items.select_related("version"):
+        shown = range(len(item.option_order))
+        single = item.version.type != "multiple"
+        choices = (
+            [[i] for i in shown]
+            if single
+            else [list(c) for n in (1, 2, 3) for c in itertools.combinations(shown, n)]
+        )
+        for selected in choices:
+            saved = services.attempt_answer(
+                attempt_id=item.attempt_id,
+                owner=owner,
+                position=item.position,
+                selected=selected,
+                now=timezone.now(),
+            )
+            stored = AttemptItem.objects.get(pk=item.pk)
+            expected = marking.mark(
+                kind=item.version.type,
+                correct=item.version.correct,
+                selected=[item.option_order[i] for i in selected],
+                partial_credit=item.version.partial_credit,
+            )
+            assert stored.selected == sorted(item.option_order[i] for i in selected) == saved.item.selected
+            assert (
+                stored.score == expected == saved.item.score and stored.answered_at == saved.item.answered_at
+            )
+            checked += 1
+            scores.add(stored.score)
+    assert checked == 4 + 2 + 2 * (4 + 6 + 4)
+    assert Decimal("0.333") in scores  # one of three right options, with partial credit
+
+
+def test_the_owner_condition(world, kinds):
+    quiz = quiz_of(kinds[:1])
+    now = timezone.now()
+    mine = services.attempt_start(quiz=quiz, user=world.student, now=now)
+    guests = services.attempt_start(quiz=quiz, user=None, guest_key="key-1", guest_name="路人", now=now)
+
+    def outcome(attempt, owner):
+        try:
+            services.attempt_answer(attempt_id=attempt.pk, owner=owner, position=0, selected=[0], now=now)
+        except services.QuizError as error:
+            return error.code
+        return "saved"
+
+    assert outcome(mine, AttemptOwner(user_id=world.student.pk)) == "saved"
+    assert outcome(mine, AttemptOwner(user_id=world.student.pk, guest_key="key-1")) == "saved"
+    assert outcome(guests, AttemptOwner(user_id=world.student.pk, guest_key="key-1")) == "saved"
+    assert outcome(guests, AttemptOwner(guest_key="key-1")) == "saved"
+    assert outcome(guests, TOKEN_HOLDER) == "saved"
+    assert outcome(mine, AttemptOwner(user_id=world.teacher_a.pk)) == "no_such_attempt"
+    assert (
+        outcome(mine, AttemptOwner(guest_key="key-1")) == "no_such_attempt"
+    )  # a user's attempt has no guest
+    assert outcome(guests, AttemptOwner(user_id=world.student.pk)) == "no_such_attempt"
+    assert outcome(guests, AttemptOwner(guest_key="key-2")) == "no_such_attempt"
+    assert outcome(mine, AttemptOwner()) == "no_such_attempt"
+    with pytest.raises(ValueError):
+        TOKEN_HOLDER.q()
+
+
+def race(*, quiz: Quiz, user, positions: int, submit_first: int) -> tuple[Attempt, dict[int, str]]:
+    """Answer every position, each in a thread of its own, and submit in another, all let go at once."""
+    attempt = services.attempt_start(quiz=quiz, user=user, now=timezone.now())
+    owner = AttemptOwner(user_id=user.pk)
+    barrier = threading.Barrier(positions + 1)
+    outcomes: dict[int, str] = {}
+
+    def answer(position: int) -> None:
+        barrier.wait()
+        try:
+            services.attempt_answer(
+                attempt_id=attempt.pk, owner=owner, position=position, selected=[1], now=timezone.now()
+            )
+            outcomes[position] = "saved"
+        except services.QuizError as error:
+            outcomes[position] = error.code
+        finally:
+            connection.close()
+
+    def submit() -> None:
+        barrier.wait()
+        try:
+            services.attempt_submit(attempt=Attempt.objects.get(pk=attempt.pk), now=timezone.now())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=answer, args=(position,)) for position in range(positions)]
+    threads.insert(submit_first, threading.Thread(target=submit))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    attempt.refresh_from_db()
+    return attempt, outcomes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_answers_racing_a_submission_are_counted_or_refused(world, kinds):
+    """Every answer that reports "saved" is in the submitted score; every later one is refused, and changes
+    nothing: the submission and the answers never interleave."""
+    questions = [make_question(10 + n) for n in range(12)]
+    quiz = quiz_of(questions, shuffle_options=False)
+    for submit_first in (0, 5, 12):
+        attempt, outcomes = race(
+            quiz=quiz, user=world.student, positions=len(questions), submit_first=submit_first
+        )
+        assert attempt.is_submitted and set(outcomes.values()) <= {"saved", "attempt_closed"}
+        saved = {position for position, outcome in outcomes.items() if outcome == "saved"}
+        stored = {item.position: item for item in attempt.items.all()}
+        assert {p for p, item in stored.items() if item.answered_at is not None} == saved
+        assert attempt.score == sum((item.score or 0) for item in stored.values()) == len(saved)
