@@ -181,3 +181,18 @@ def test_a_submitted_attempt_refuses_the_lane(world, class_quiz):
     response = answer(client, attempt, token=token)
     assert response.status_code == 409 and response.json()["code"] == "attempt_closed"
     assert not answered(attempt)
+
+
+def test_the_lane_shows_the_answer_at_once_when_the_quiz_does(world, class_quiz):
+    Quiz.objects.filter(pk=class_quiz.pk).update(review=Quiz.Review.AFTER_EACH)
+    client = signed_in(world.student)
+    attempt = start(client, class_quiz)
+    token = page_token(client, attempt)
+    item = AttemptItem.objects.get(attempt=attempt, position=0)
+    right = item.option_order.index(1)  # the bank's questions: the second option is right
+    body = answer(client, attempt, token=token, choice=right).json()
+    assert body["ok"] is True and body["feedback"]["right"] is True
+    assert body["feedback"]["correct"] == [right] and body["feedback"]["explanation"]
+    again = answer(client, attempt, token=token, choice=(right + 1) % 4)
+    assert again.status_code == 409 and again.json()["code"] == "already_answered"
+    assert AttemptItem.objects.get(pk=item.pk).selected == [1]
