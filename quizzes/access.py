@@ -12,10 +12,12 @@ Why that is as safe as the session: the token is useless without the session coo
 (HttpOnly, so no script reads it), and the session cookie alone gets nothing the session path would not
 give. It needs no CSRF check: another site's page cannot read the token out of ours, and cannot send a
 custom header to us without a CORS preflight that we never allow; a request whose Origin header names
-another site is refused the lane all the same. What it does not see: a session ended elsewhere (signed out
-on another device, the password changed) keeps the lane to an attempt already open on this page, until the
-token expires or the attempt closes; signing out in this browser replaces the cookie and ends it. Anything
-else, and a missing, expired or foreign token, goes the session way, CSRF check included.
+another site (neither this one nor one of CSRF_TRUSTED_ORIGINS) is refused the lane all the same.
+
+What it does not see: a session ended elsewhere (signed out on another device, the password changed)
+keeps the lane to an attempt already open on this page, until the token expires or the attempt closes;
+signing out in this browser replaces the cookie and ends it. Anything else, and a missing, expired or
+foreign token, goes the session way, CSRF check included.
 """
 
 from dataclasses import dataclass
@@ -80,7 +82,11 @@ def holds_answer_token(*, request: HttpRequest, attempt_id) -> bool:
     if not token or not session_key or len(token) > 200:
         return False
     origin = request.headers.get("Origin")
-    if origin is not None and origin != f"{request.scheme}://{request.get_host()}":
+    if (
+        origin is not None
+        and origin != f"{request.scheme}://{request.get_host()}"
+        and origin not in settings.CSRF_TRUSTED_ORIGINS
+    ):
         return False
     try:
         signed_id = _signer(session_key).unsign(token, max_age=ANSWER_TOKEN_MAX_AGE)

@@ -196,3 +196,15 @@ def test_the_lane_shows_the_answer_at_once_when_the_quiz_does(world, class_quiz)
     again = answer(client, attempt, token=token, choice=(right + 1) % 4)
     assert again.status_code == 409 and again.json()["code"] == "already_answered"
     assert AttemptItem.objects.get(pk=item.pk).selected == [1]
+
+
+def test_a_trusted_origin_gets_the_lane(world, class_quiz, settings):
+    settings.CSRF_TRUSTED_ORIGINS = ["https://edu.example.cn"]
+    client = signed_in(world.student)
+    attempt = start(client, class_quiz)
+    token = page_token(client, attempt)
+    assert (
+        answer(client, attempt, token=token, HTTP_ORIGIN="https://edu.example.cn.evil.example").status_code
+        == 403
+    )
+    assert answer(client, attempt, token=token, HTTP_ORIGIN="https://edu.example.cn").json()["ok"] is True
