@@ -28,7 +28,8 @@ from django.core import signing
 from django.db.models import Q
 from django.http import HttpRequest
 
-ANSWER_TOKEN_MAX_AGE = timedelta(hours=12)
+# Short, as the lane does not see a session ended elsewhere; past it the script's answers go the session way.
+ANSWER_TOKEN_MAX_AGE = timedelta(hours=2)
 ANSWER_TOKEN_HEADER = "X-Answer-Token"  # noqa: S105 - a header name
 _SALT = "quizzes.access.answer-token"
 

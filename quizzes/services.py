@@ -389,8 +389,12 @@ def attempt_answer(
     sql = _AnswerSQL.for_connection(connection)
     closed = False
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(*sql.select(attempt_id=attempt_id, owner=owner, position=position, now=now))
-        row = cursor.fetchone()
+        row = None
+        if 0 <= position <= _MAX_POSITION:  # beyond the column's range no question is there
+            cursor.execute(
+                *sql.select(connection, attempt_id=attempt_id, owner=owner, position=position, now=now)
+            )
+            row = cursor.fetchone()
         if row is None:
             owned = Attempt.objects.filter(pk=attempt_id)
             if not (owned if owner.token_holder else owned.filter(owner.q())).exists():
@@ -415,7 +419,7 @@ def attempt_answer(
             _score_and_close(Attempt.objects.select_related("quiz").get(pk=attempt_id), now=now)
             closed = True
         elif not submitted:
-            shown = sql.json(option_order)
+            shown = sql.option_order(connection, option_order)
             if not selected or any(
                 not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < len(shown) for i in selected
             ):
@@ -427,9 +431,14 @@ def attempt_answer(
                 raise QuizError("already_answered", _("You have already answered this question."))
             chosen = sorted({shown[i] for i in selected})
             score = marking.mark(
-                kind=kind, correct=sql.json(correct), selected=chosen, partial_credit=bool(partial_credit)
+                kind=kind,
+                correct=sql.correct(connection, correct),
+                selected=chosen,
+                partial_credit=bool(partial_credit),
             )
-            cursor.execute(*sql.update(item_id=item_id, selected=chosen, answered_at=now, score=score))
+            cursor.execute(
+                *sql.update(connection, item_id=item_id, selected=chosen, answered_at=now, score=score)
+            )
     if closed or submitted:
         raise QuizError("attempt_closed", _("This attempt is closed; answers are no longer accepted."))
     item = AttemptItem(
@@ -445,19 +454,25 @@ def attempt_answer(
     return SavedAnswer(item=item, reveal=reveal)
 
 
+# AttemptItem.position is a small integer: a position beyond it names no question (and would not fit SQLite's
+# integer parameters).
+_MAX_POSITION = 32767
+
+
 class _AnswerSQL:
     """The statements of attempt_answer for one database backend, built once from the models' metadata.
 
     The select reads the item at (attempt, position), its question version's marking fields, whether the
-    attempt is submitted or past its deadline, and the quiz's review rule, locking the attempt's row
-    (PostgreSQL: FOR UPDATE OF the attempt; SQLite: the transaction begins IMMEDIATE, settings.py); the
-    owner's condition is part of it. The update writes the answer. Values go through the fields' own
-    adaptation, as the ORM's would."""
+    attempt is submitted or past its deadline, and the quiz's review rule, locking the attempt's row and
+    the item's (PostgreSQL: FOR UPDATE OF both, so that a second answer to the same question waits for the
+    first and then sees it; SQLite: the transaction begins IMMEDIATE, settings.py); the owner's condition is
+    part of it. The update writes the answer. Only quoted table and column names from the models go into
+    the text; every value is a parameter, adapted by its field for the caller's connection as the ORM's
+    would be."""
 
-    _built: dict[str, "_AnswerSQL"] = {}
+    _built: dict[tuple[str, str], "_AnswerSQL"] = {}
 
     def __init__(self, connection) -> None:
-        self.connection = connection
         quote = connection.ops.quote_name
 
         def column(model, name: str, alias: str) -> str:
@@ -469,7 +484,6 @@ class _AnswerSQL:
         item = lambda name: column(AttemptItem, name, "i")  # noqa: E731
         attempt = lambda name: column(Attempt, name, "a")  # noqa: E731
         version = lambda name: column(QuestionVersion, name, "v")  # noqa: E731
-        # Only quoted table and column names from the models go into the text; every value is a parameter.
         columns = (
             f"{item('id')}, {item('version')}, {item('option_order')}, {item('answered_at')} IS NOT NULL, "
             f"{version('type')}, {version('correct')}, {version('partial_credit')}, "
@@ -489,27 +503,28 @@ class _AnswerSQL:
         self._owner_either = (
             f" AND ({attempt('user')} = %s OR ({attempt('user')} IS NULL AND {attempt('guest_key')} = %s))"
         )
-        self._lock = " FOR UPDATE OF a" if connection.features.has_select_for_update_of else ""
+        self._lock = " FOR UPDATE OF a, i" if connection.features.has_select_for_update_of else ""
         self._fields = {
             name: AttemptItem._meta.get_field(name) for name in ("selected", "answered_at", "score")
         }
         assignments = ", ".join(f"{quote(field.column)} = %s" for field in self._fields.values())
         where = f"{quote(AttemptItem._meta.pk.column)} = %s"
         self._update = f"UPDATE {quote(AttemptItem._meta.db_table)} SET {assignments} WHERE {where}"  # noqa: S608
-        self._json = AttemptItem._meta.get_field("option_order")
 
     @classmethod
     def for_connection(cls, connection) -> "_AnswerSQL":
-        key = connection.alias
+        key = (connection.alias, connection.vendor)
         built = cls._built.get(key)
-        if built is None or built.connection.vendor != connection.vendor:
+        if built is None:
             built = cls._built[key] = cls(connection)
         return built
 
-    def select(self, *, attempt_id, owner: AttemptOwner, position: int, now: datetime) -> tuple[str, list]:
+    def select(
+        self, connection, *, attempt_id, owner: AttemptOwner, position: int, now: datetime
+    ) -> tuple[str, list]:
         params = [
-            self.connection.ops.adapt_datetimefield_value(now),
-            Attempt._meta.pk.get_db_prep_value(attempt_id, self.connection),
+            connection.ops.adapt_datetimefield_value(now),
+            Attempt._meta.pk.get_db_prep_value(attempt_id, connection),
             position,
         ]
         sql = self._select
@@ -528,16 +543,21 @@ class _AnswerSQL:
             sql += " AND 1 = 0"
         return sql + self._lock, params
 
-    def update(self, *, item_id: int, selected: list[int], answered_at: datetime, score: Decimal):
+    def update(
+        self, connection, *, item_id: int, selected: list[int], answered_at: datetime, score: Decimal
+    ) -> tuple[str, list]:
         values = {"selected": selected, "answered_at": answered_at, "score": score}
-        params = [
-            field.get_db_prep_save(values[name], self.connection) for name, field in self._fields.items()
-        ]
+        params = [field.get_db_prep_save(values[name], connection) for name, field in self._fields.items()]
         return self._update, [*params, item_id]
 
-    def json(self, value):
-        """A JSON column as read by the cursor (text on SQLite and, as Django sets it up, on PostgreSQL)."""
-        return self._json.from_db_value(value, None, self.connection)
+    @staticmethod
+    def option_order(connection, value) -> list[int]:
+        """JSON columns come from the cursor as text (on PostgreSQL as Django sets psycopg up)."""
+        return AttemptItem._meta.get_field("option_order").from_db_value(value, None, connection)
+
+    @staticmethod
+    def correct(connection, value) -> list[int]:
+        return QuestionVersion._meta.get_field("correct").from_db_value(value, None, connection)
 
 
 def attempt_submit(*, attempt: Attempt, now: datetime) -> Attempt:
