@@ -3,11 +3,15 @@
 import gc
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "edu.settings")
 # Django must be set up before the routing imports consumers (and through them, models).
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)
+
+from edu.handlers import SynchronousASGIHandler  # noqa: E402
+
+django_asgi_app = SynchronousASGIHandler()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

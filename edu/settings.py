@@ -87,9 +87,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    # Last: keeps the stack above synchronous under ASGI (one thread switch per request, not ~15).
-    "edu.middleware.SynchronousStackMiddleware",
 ]
+# Under ASGI the whole stack and the view run synchronously, entered once per request: edu/handlers.py.
 
 ROOT_URLCONF = "edu.urls"
 WSGI_APPLICATION = "edu.wsgi.application"
