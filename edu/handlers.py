@@ -18,7 +18,8 @@ class SynchronousASGIHandler(ASGIHandler):
 
     Measured in one process without daphne (the ASGI application called directly, one request at a time):
     about 2.0 -> 1.5 ms of CPU for a bare GET and 2.9 -> 2.1 ms for a saved answer; with
-    bench/quiz_answers.py on daphne, 32 clients, 2.35 -> 2.19 and 4.28 -> 3.81 ms per request (SQLite).
+    bench/quiz_answers.py on daphne, 32 clients, one run before and one after on a noisy machine: 2.35 -> 2.19
+    and 4.28 -> 3.81 ms per request (SQLite).
     It replaces a middleware that moved Django's adaptation to the bottom of the stack, which still left
     the hops around the core.
     """
