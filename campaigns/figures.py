@@ -27,7 +27,7 @@ from django.utils import timezone
 from campaigns.models import Enrollment, SchoolTermFigures, StudentProgress, Term
 from campaigns.selectors import enrollment_reach, term_for_user
 from edu.models import Region, School, SchoolClass, Student, User
-from edu.selectors import ancestor_paths, class_headcount
+from edu.selectors import ancestor_paths, class_headcount, like_prefix
 
 ONE_DECIMAL = Decimal("0.1")
 
@@ -289,13 +289,9 @@ def figures_for_region(*, term: Term, region: Region) -> RegionFigures:
     figures = q(SchoolTermFigures._meta.db_table)
     sql = f"SELECT {_SUMS} FROM {figures} f WHERE f.term_id = %s AND f.region_path LIKE %s"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(sql, [term.pk, _like_prefix(region.path)])
+        cursor.execute(sql, [term.pk, like_prefix(region.path)])
         row = cursor.fetchone()
     return RegionFigures(region=region, **_counts(row))
-
-
-def _like_prefix(prefix: str) -> str:
-    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 REGION_ORDERS = {

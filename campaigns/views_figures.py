@@ -137,7 +137,7 @@ def _headers(request: HttpRequest, columns: list[Column], order: str, allowed) -
 
 
 def _cells(columns: list[Column], values: list) -> list[dict]:
-    """Each cell's value and kind, and how it shows (`text`, `css`): formatted here rather than by a template
+    """Each cell's value and kind, and its markup (`html`): formatted here rather than by a template
     per cell, which a table of a few hundred rows would pay for in rendering time."""
     return [_cell(value, column.kind) for column, value in zip(columns[1:], values, strict=True)]
 
@@ -152,14 +152,10 @@ def _cell(value, kind: str) -> dict:
         # template's localize without its per-call cost.
         text = str(value) if isinstance(value, int | Decimal) else formats.localize(value)
         text, css = (f"{text}%" if kind == "pct" else text), "num"
+        if kind == "points" and value:  # a change in percentage points: signed, coloured by its direction
+            text, css = (f"+{text}", "num up") if value > 0 else (text, "num down")
     attribute = f' class="{css}"' if css else ""
-    return {
-        "value": value,
-        "kind": kind,
-        "text": text,
-        "css": css,
-        "html": f"<td{attribute}>{escape(text)}</td>",
-    }
+    return {"value": value, "kind": kind, "html": f"<td{attribute}>{escape(text)}</td>"}
 
 
 EXPORT_FORMATS = ("xlsx", "csv")
@@ -182,10 +178,6 @@ def export_table(
         response = HttpResponse(write_xlsx(header, data, sheet_title="figures"), content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="{basename}.{"csv" if fmt == "csv" else "xlsx"}"'
     return response
-
-
-def _xlsx(columns: list[Column], rows: list[Row], total: Row | None, filename: str) -> HttpResponse:
-    return export_table(columns, rows, total, fmt="xlsx", basename=filename.removesuffix(".xlsx"))
 
 
 def _xlsx_value(value):

@@ -109,6 +109,15 @@ def home_region_path(*, user: User) -> str | None:
     return None
 
 
+# "Starts with" in raw SQL: f"{column} {LIKE}" with like_prefix(prefix) as its parameter.
+LIKE = "LIKE %s ESCAPE '\\'"
+
+
+def like_prefix(prefix: str) -> str:
+    """A LIKE pattern for "starts with `prefix`", its wildcards escaped."""
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def ancestor_paths(path: str) -> list[str]:
     """ "430000/430100/430104/" → ["430000/", "430000/430100/", "430000/430100/430104/"]."""
     parts = [part for part in path.split("/") if part]

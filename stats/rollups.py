@@ -61,7 +61,8 @@ def next_month(day: dt.date) -> dt.date:
     return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
 
 
-def _t(model) -> str:
+def quoted_table(model) -> str:
+    """The model's table name, quoted for raw SQL."""
     return connection.ops.quote_name(model._meta.db_table)
 
 
@@ -95,7 +96,12 @@ def _event(school: str, region: str, **values: str) -> str:
 
 
 def _attempt_source(where: str) -> str:
-    attempt, quiz, campaign, school = _t(Attempt), _t(Quiz), _t(Campaign), _t(School)
+    attempt, quiz, campaign, school = (
+        quoted_table(Attempt),
+        quoted_table(Quiz),
+        quoted_table(Campaign),
+        quoted_table(School),
+    )
     survey = "q.survey_phase <> '' AND a.number = 1"
     select = _event(
         "COALESCE(s.id, 0)",
@@ -121,13 +127,13 @@ def _sources(*, school_ids: str | None, region_ids: str | None) -> str:
     """Every event of the day as (unit, values) rows; with ids, only the events of those units (schools, and
     the school-0 units of those regions), filtered where the source's indexes can use it."""
     contest, player, user, school, campaign = (
-        _t(LiveContest),
-        _t(LivePlayer),
-        _t(User),
-        _t(School),
-        _t(Campaign),
+        quoted_table(LiveContest),
+        quoted_table(LivePlayer),
+        quoted_table(User),
+        quoted_table(School),
+        quoted_table(Campaign),
     )
-    student, record, profile = _t(Student), _t(HourRecord), _t(VolunteerProfile)
+    student, record, profile = quoted_table(Student), quoted_table(HourRecord), quoted_table(VolunteerProfile)
     every = school_ids is None
     volunteer_unit = ("COALESCE(v.school_id, 0)", "v.region_id")
     # Sargable (no COALESCE), so that the volunteers are found through their school or region index.
@@ -198,12 +204,13 @@ def _sources(*, school_ids: str | None, region_ids: str | None) -> str:
     """
 
 
-def _sums(alias: str = "") -> str:
+def summed_columns(alias: str = "") -> str:
+    """The SELECT list that sums every SUM_COLUMNS column of a rollup (`alias` with its dot, if any)."""
     return ", ".join(f"COALESCE(SUM({alias}{column}), 0)" for column in SUM_COLUMNS)
 
 
 def _school_day_sql(*, school_ids: str | None, region_ids: str | None) -> str:
-    school_day, region = _t(SchoolDay), _t(Region)
+    school_day, region = quoted_table(SchoolDay), quoted_table(Region)
     buckets = ", ".join(f"SUM(CASE WHEN bucket = {i} THEN 1 ELSE 0 END)" for i in range(BUCKETS))
     bucket = (
         "CASE "
@@ -234,13 +241,13 @@ def _school_day_sql(*, school_ids: str | None, region_ids: str | None) -> str:
 
 
 def _region_day_sql(*, region_ids: str | None) -> str:
-    school_day, region_day = _t(SchoolDay), _t(RegionDay)
+    school_day, region_day = quoted_table(SchoolDay), quoted_table(RegionDay)
     columns = ", ".join(SUM_COLUMNS)
     updates = ", ".join(f"{column} = excluded.{column}" for column in ("region_path", *SUM_COLUMNS))
     only = "" if region_ids is None else f"AND d.region_id IN ({region_ids})"
     return f"""
         INSERT INTO {region_day} (day, region_id, region_path, {columns}, refreshed_at)
-        SELECT %(day)s, d.region_id, MAX(d.region_path), {_sums("d.")}, %(now)s
+        SELECT %(day)s, d.region_id, MAX(d.region_path), {summed_columns("d.")}, %(now)s
         FROM {school_day} d
         WHERE d.day = %(day)s {only}
         GROUP BY d.region_id
@@ -252,7 +259,7 @@ def _region_day_sql(*, region_ids: str | None) -> str:
 
 def _school_marks_sql(*, school_ids: str | None) -> str:
     """The schools' activity marks of the week and the month containing the day, from their SchoolDay rows."""
-    mark, school_day, school = _t(ActiveMark), _t(SchoolDay), _t(School)
+    mark, school_day, school = quoted_table(ActiveMark), quoted_table(SchoolDay), quoted_table(School)
     only = "" if school_ids is None else f"AND d.school_id IN ({school_ids})"
     # The school's region now: a school moved during the period counts where it is.
     return f"""
@@ -272,7 +279,7 @@ def _school_marks_sql(*, school_ids: str | None) -> str:
 def _volunteer_marks_sql(*, volunteer_ids: str | None) -> str:
     """The volunteers with counting service on the day: their marks of the week and the month keep the
     earliest day."""
-    mark, record, profile = _t(ActiveMark), _t(HourRecord), _t(VolunteerProfile)
+    mark, record, profile = quoted_table(ActiveMark), quoted_table(HourRecord), quoted_table(VolunteerProfile)
     only = "" if volunteer_ids is None else f"AND r.volunteer_id IN ({volunteer_ids})"
     return f"""
         INSERT INTO {mark} (kind, subject_id, period, starts_on, first_day, region_path, school_id)
@@ -325,7 +332,7 @@ def units_refresh(*, day: dt.date, units: Iterable[Unit]) -> None:
     # school-0 row (the street events, the volunteers without a school) alone.
     zero_region_ids = _ids(unit.region_id for unit in units if not unit.school_id)
     params = _params(day)
-    school_day, region_day = _t(SchoolDay), _t(RegionDay)
+    school_day, region_day = quoted_table(SchoolDay), quoted_table(RegionDay)
     unit_rows = (
         f"day = %(day)s AND (school_id IN ({school_ids}) "
         f"OR (school_id = 0 AND region_id IN ({zero_region_ids})))"
@@ -412,7 +419,7 @@ def recent_refresh(*, today: dt.date, days: int = 2) -> None:
     No enclosing transaction: each statement commits on its own, as in `units_refresh`, so the receivers
     running meanwhile never wait for a whole day's recompute (nor deadlock with it). The guarded upsert
     replaces every row that has events; the rows it did not write have none left and are deleted."""
-    school_day, region_day = _t(SchoolDay), _t(RegionDay)
+    school_day, region_day = quoted_table(SchoolDay), quoted_table(RegionDay)
     for offset in range(days - 1, -1, -1):
         day = today - dt.timedelta(days=offset)
         params = _params(day)

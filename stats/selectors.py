@@ -32,22 +32,14 @@ from django.db.models import Count, Sum
 from django.http import Http404
 
 from campaigns import figures as term_figures
+from campaigns.figures import ONE_DECIMAL, percentage
 from campaigns.models import Campaign, Term
 from edu.models import Region, School, User
+from edu.selectors import LIKE, ancestor_paths, like_prefix
 from stats.models import BUCKETS, SUM_COLUMNS, ActiveMark, RegionDay, SchoolDay
-from stats.rollups import month_start, next_month, week_start
+from stats.rollups import month_start, next_month, quoted_table, summed_columns, week_start
 
-ONE_DECIMAL = Decimal("0.1")
-LIKE = "LIKE %s ESCAPE '\\'"
 PERIODS = ("week", "month")
-
-
-def like_prefix(prefix: str) -> str:
-    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-def _t(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
 
 
 # --- the gate ----------------------------------------------------------------------------------------------
@@ -161,12 +153,6 @@ def last_complete_week(*, today: dt.date) -> Period:
 # --- figures -----------------------------------------------------------------------------------------------
 
 
-def _rate(part, whole) -> Decimal | None:
-    if not whole:
-        return None
-    return (Decimal(part or 0) * 100 / Decimal(whole)).quantize(ONE_DECIMAL, rounding=ROUND_HALF_UP)
-
-
 @dataclass
 class Figures:
     """The sums of one period (or one row of a table) and the rates computed from them."""
@@ -213,7 +199,7 @@ class Figures:
 
     @property
     def pass_rate(self) -> Decimal | None:
-        return _rate(self.passed, self.attempts)
+        return percentage(self.passed, self.attempts)
 
     @property
     def awareness_rate(self) -> Decimal | None:
@@ -226,17 +212,13 @@ class Figures:
         return (Decimal(self.volunteer_minutes) / 60).quantize(ONE_DECIMAL, rounding=ROUND_HALF_UP)
 
 
-def _sums(alias: str = "") -> str:
-    return ", ".join(f"COALESCE(SUM({alias}{column}), 0)" for column in SUM_COLUMNS)
-
-
 def _where_unit(*, path: str | None, school_id: int | None) -> tuple[str, str, list]:
     """The rollup table and the condition for a region's subtree (path; "" is everything) or one school."""
     if school_id is not None:
-        return _t(SchoolDay), "d.school_id = %s", [school_id]
+        return quoted_table(SchoolDay), "d.school_id = %s", [school_id]
     if path:
-        return _t(RegionDay), f"d.region_path {LIKE}", [like_prefix(path)]
-    return _t(RegionDay), "TRUE", []
+        return quoted_table(RegionDay), f"d.region_path {LIKE}", [like_prefix(path)]
+    return quoted_table(RegionDay), "TRUE", []
 
 
 def period_figures(
@@ -245,7 +227,7 @@ def period_figures(
     """The figures of the period and of the previous one's same days: two queries (the sums, the marks)."""
     table, where, params = _where_unit(path=path, school_id=school_id)
     sql = f"""
-        SELECT CASE WHEN d.day >= %s THEN 1 ELSE 0 END AS current_period, {_sums("d.")}
+        SELECT CASE WHEN d.day >= %s THEN 1 ELSE 0 END AS current_period, {summed_columns("d.")}
         FROM {table} d
         WHERE {where} AND ((d.day >= %s AND d.day <= %s) OR (d.day >= %s AND d.day <= %s))
         GROUP BY CASE WHEN d.day >= %s THEN 1 ELSE 0 END
@@ -276,7 +258,7 @@ def active_counts(
 ) -> dict[tuple[str, dt.date], int]:
     """Distinct schools and volunteers active in the period's days and in the previous one's: counts of
     activity marks (one per subject and period, holding its first active day)."""
-    mark = _t(ActiveMark)
+    mark = quoted_table(ActiveMark)
     if school_id is not None:
         where, params = "m.school_id = %s", [school_id]
     elif path:
@@ -373,7 +355,7 @@ class TableRow:
 
     @property
     def school_rate(self) -> Decimal | None:
-        return _rate(self.figures.active_schools, self.schools)
+        return percentage(self.figures.active_schools, self.schools)
 
 
 def children_of(region: Region | None):
@@ -390,7 +372,7 @@ def region_rows(*, period: Period, region: Region | None, children: list[Region]
     sums, the schools taking part and the schools — three queries, whatever the number of schools."""
     if not children:
         return []
-    region_table, school_table, mark = _t(Region), _t(School), _t(ActiveMark)
+    region_table, school_table, mark = quoted_table(Region), quoted_table(School), quoted_table(ActiveMark)
     if region is None:
         chosen, chosen_args = "r.parent_id IS NULL", []
         matches, match_args = "{column} LIKE r.path || '%%'", []
@@ -404,9 +386,9 @@ def region_rows(*, period: Period, region: Region | None, children: list[Region]
         )
         match_args = [like_prefix(region.path), region.pk]
     sums_sql = f"""
-        SELECT r.id, {_sums("d.")}
+        SELECT r.id, {summed_columns("d.")}
         FROM {region_table} r
-        LEFT JOIN {_t(RegionDay)} d
+        LEFT JOIN {quoted_table(RegionDay)} d
             ON {matches.format(column="d.region_path")} AND d.day >= %s AND d.day <= %s
         WHERE {chosen}
         GROUP BY r.id
@@ -459,12 +441,12 @@ def school_rows(*, period: Period, region: Region, directly: bool = False) -> li
 
 
 def _school_rows(*, period: Period, schools: list[School], path: str, exact: bool) -> list[TableRow]:
-    school_day, mark = _t(SchoolDay), _t(ActiveMark)
+    school_day, mark = quoted_table(SchoolDay), quoted_table(ActiveMark)
     where, pattern = ("r.path = %s", path) if exact else (f"r.path {LIKE}", like_prefix(path))
     sums_sql = f"""
-        SELECT d.school_id, {_sums("d.")}
+        SELECT d.school_id, {summed_columns("d.")}
         FROM {school_day} d
-        WHERE d.region_id IN (SELECT r.id FROM {_t(Region)} r WHERE {where})
+        WHERE d.region_id IN (SELECT r.id FROM {quoted_table(Region)} r WHERE {where})
         AND d.school_id > 0 AND d.day >= %s AND d.day <= %s
         GROUP BY d.school_id
     """
@@ -519,7 +501,7 @@ class Registration:
 
     @property
     def rate(self) -> Decimal | None:
-        return _rate(self.registered, self.headcount)
+        return percentage(self.registered, self.headcount)
 
 
 def current_term(*, path: str) -> Term | None:
@@ -530,15 +512,12 @@ def current_term(*, path: str) -> Term | None:
         return None
     return (
         Term.objects.select_related("campaign__region")
-        .filter(campaign__kind=Campaign.Kind.SECOND_CLASSROOM, campaign__region__path__in=_prefixes(path))
+        .filter(
+            campaign__kind=Campaign.Kind.SECOND_CLASSROOM, campaign__region__path__in=ancestor_paths(path)
+        )
         .order_by("-campaign__starts_on", "-pk")
         .first()
     )
-
-
-def _prefixes(path: str) -> list[str]:
-    parts = [part for part in path.split("/") if part]
-    return ["".join(f"{part}/" for part in parts[: i + 1]) for i in range(len(parts))]
 
 
 def registration(*, region: Region | None, school: School | None, headcount: int = 0) -> Registration:

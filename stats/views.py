@@ -323,7 +323,6 @@ def _render_region(
 ) -> HttpResponse:
     period = _weekly_period(request) if weekly else _period(request)
     path = region.path if region is not None else ""
-    current, previous = selectors.period_figures(period=period, path=path)
     children = list(selectors.children_of(region).order_by("path"))
     directly = bool(children) and region is not None and request.GET.get("directly") == "1"
     has_children = bool(children) and not directly
@@ -354,6 +353,7 @@ def _render_region(
     if fmt in EXPORT_FORMATS:
         basename = f"statistics-{name}-{period.kind}-{period.start.isoformat()}"
         return export_table(columns, table, None, fmt=fmt, basename=basename)
+    current, previous = selectors.period_figures(period=period, path=path)  # the page's cards, not the export
     series = selectors.daily_series(start=selectors.series_start(period), end=period.end, path=path)
     base = {**_base_query(period), **({"directly": "1"} if directly else {})}
     schools, headcount = selectors.school_totals(path=path)

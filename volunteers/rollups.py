@@ -18,6 +18,7 @@ from django.db import connection, transaction
 
 from campaigns.models import Campaign
 from edu.models import Region, School
+from edu.selectors import LIKE, like_prefix
 from volunteers.models import (
     Activity,
     ActivityHourTotal,
@@ -31,13 +32,7 @@ from volunteers.models import (
     VolunteerProfile,
 )
 
-LIKE = "LIKE %s ESCAPE '\\'"
 COUNTED = "qk_counted_hours"
-
-
-def like_prefix(prefix: str) -> str:
-    """A LIKE pattern for "starts with `prefix`"."""
-    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def _table(model) -> str:

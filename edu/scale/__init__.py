@@ -404,11 +404,6 @@ def delete_where(model: type[models.Model], where: str, params: Sequence, delete
             deleted[model._meta.db_table] += cursor.rowcount
 
 
-def like_prefix(prefix: str) -> str:
-    """A LIKE pattern for "starts with `prefix`" (the prefixes used here hold no wildcard but _)."""
-    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 def analyze(tables: Iterable[str]) -> None:
     """Fresh planner statistics (and, on PostgreSQL, a vacuumed visibility map) for the tables written."""
     quote = connection.ops.quote_name

@@ -57,12 +57,11 @@ from edu.scale import (
     Part,
     Table,
     delete_where,
-    like_prefix,
     register,
     weighted_split,
 )
 from edu.scale import names as N
-from edu.scale.regions import LIKE
+from edu.selectors import LIKE, like_prefix
 
 UNUSABLE_PASSWORD = "!"  # noqa: S105 - Django's marker for "no password": students claim their accounts
 STUDENT_PREFIX = f"{GENERATED_USERNAME_PREFIX}st"
@@ -105,6 +104,23 @@ LESSON_TITLES = [
 ]
 
 
+# An attempt row as both builders write it (this part's final exams, the stats part's surveys and practice).
+ATTEMPT_COLUMNS = [
+    "id",
+    "quiz_id",
+    "user_id",
+    "number",
+    "school_class_id",
+    "school_id",
+    "started_at",
+    "deadline",
+    "submitted_at",
+    "score",
+    "max_score",
+    "passed",
+]
+
+
 def _tables() -> dict[str, Table]:
     from quizzes.models import Attempt
 
@@ -137,23 +153,7 @@ def _tables() -> dict[str, Table]:
             ],
         ),
         "completion": Table(LessonCompletion, ["lesson_id", "user_id", "completed_at"]),
-        "attempt": Table(
-            Attempt,
-            [
-                "id",
-                "quiz_id",
-                "user_id",
-                "number",
-                "school_class_id",
-                "school_id",
-                "started_at",
-                "deadline",
-                "submitted_at",
-                "score",
-                "max_score",
-                "passed",
-            ],
-        ),
+        "attempt": Table(Attempt, ATTEMPT_COLUMNS),
         "enrollment": Table(Enrollment, ["term_id", "school_id", "status", "invited_by_id", "invited_at"]),
         "progress": Table(
             StudentProgress,

@@ -13,13 +13,11 @@ from edu.scale import (
     Part,
     Table,
     delete_where,
-    like_prefix,
     register,
     weighted_split,
 )
 from edu.scale import names as N
-
-LIKE = "LIKE %s ESCAPE '\\'"
+from edu.selectors import LIKE, like_prefix
 
 
 @dataclass(frozen=True)

@@ -46,12 +46,11 @@ from edu.scale import (
     Table,
     analyze,
     delete_where,
-    like_prefix,
     register,
 )
 from edu.scale import names as N
-from edu.scale.classroom import ClassroomBuilder, ClassroomPart
-from edu.scale.regions import LIKE
+from edu.scale.classroom import ATTEMPT_COLUMNS, ClassroomBuilder, ClassroomPart
+from edu.selectors import LIKE, like_prefix
 
 UNUSABLE_PASSWORD = "!"  # noqa: S105 - Django's marker for "no password"
 TEACHER_PREFIX = f"{GENERATED_USERNAME_PREFIX}tch_"
@@ -139,23 +138,7 @@ def _tables() -> dict[str, Table]:
             User,
             ["id", "password", "username", "nickname", "is_active", "date_joined", "is_teacher", "school_id"],
         ),
-        "attempt": Table(
-            Attempt,
-            [
-                "id",
-                "quiz_id",
-                "user_id",
-                "number",
-                "school_class_id",
-                "school_id",
-                "started_at",
-                "deadline",
-                "submitted_at",
-                "score",
-                "max_score",
-                "passed",
-            ],
-        ),
+        "attempt": Table(Attempt, ATTEMPT_COLUMNS),
         "contest": Table(
             LiveContest,
             [
@@ -692,35 +675,25 @@ class StatsBuilder:
 
     def _rollups(self) -> None:
         """Recompute the dashboard's rollups for every day generated (the volunteers' years and the term), and
-        the survey's figures. The stats app may not have them yet: then refresh_stats does it later."""
+        the survey's figures."""
         from quizzes.models import Attempt, LivePlayer
+        from stats.rollups import rebuild
+        from stats.surveys import surveys_rebuild
 
-        try:
-            from stats.rollups import rebuild
-        except ImportError:
-            rebuild = None
-        try:
-            from stats.surveys import surveys_rebuild
-        except ImportError:
-            surveys_rebuild = None
         ctx = self.ctx
-        if rebuild is None and ctx.progress_stream is not None:
-            ctx.progress_stream.write("  stats.rollups is not there yet: run manage.py refresh_stats later\n")
         # Fresh planner statistics for the rows just copied (ANALYZE only: we are inside the transaction).
         analyze([Attempt._meta.db_table, LivePlayer._meta.db_table])
-        if rebuild is not None:
-            start = min(self.opened.date(), self.today - dt.timedelta(days=365 * ctx.figures.years + 1))
-            days = (self.today - start).days + 1
-            progress = ctx.progress(f"rollups {start}…{self.today}", days, unit="days")
-            started = time.perf_counter()
-            written = rebuild(start=start, end=self.today, progress=lambda _day: progress.advance())
-            progress.finish()
-            # The command's summary lists these with the time they took, beside the tables written.
-            ctx.rows["stats.rollups.rebuild"] += sum(written.values())
-            ctx.write_seconds["stats.rollups.rebuild"] += time.perf_counter() - started
-            for table, rows in written.items():
-                ctx.rows[f"{table} (rebuild)"] += rows
-        if surveys_rebuild is not None:
-            started = time.perf_counter()
-            ctx.rows["stats.surveys.surveys_rebuild"] += surveys_rebuild(quizzes=self.survey.values())
-            ctx.write_seconds["stats.surveys.surveys_rebuild"] += time.perf_counter() - started
+        start = min(self.opened.date(), self.today - dt.timedelta(days=365 * ctx.figures.years + 1))
+        days = (self.today - start).days + 1
+        progress = ctx.progress(f"rollups {start}…{self.today}", days, unit="days")
+        started = time.perf_counter()
+        written = rebuild(start=start, end=self.today, progress=lambda _day: progress.advance())
+        progress.finish()
+        # The command's summary lists these with the time they took, beside the tables written.
+        ctx.rows["stats.rollups.rebuild"] += sum(written.values())
+        ctx.write_seconds["stats.rollups.rebuild"] += time.perf_counter() - started
+        for table, rows in written.items():
+            ctx.rows[f"{table} (rebuild)"] += rows
+        started = time.perf_counter()
+        ctx.rows["stats.surveys.surveys_rebuild"] += surveys_rebuild(quizzes=self.survey.values())
+        ctx.write_seconds["stats.surveys.surveys_rebuild"] += time.perf_counter() - started

@@ -44,12 +44,11 @@ from edu.scale import (
     Table,
     delete_where,
     json_list,
-    like_prefix,
     register,
     weighted_split,
 )
 from edu.scale import names as N
-from edu.scale.regions import LIKE
+from edu.selectors import LIKE, like_prefix
 from volunteers import models as vm
 from volunteers.rollups import rollups_rebuild
 
