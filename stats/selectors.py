@@ -209,7 +209,7 @@ class Figures:
 
     @property
     def hours(self) -> Decimal:
-        return (Decimal(self.volunteer_minutes) / 60).quantize(ONE_DECIMAL, rounding=ROUND_HALF_UP)
+        return minutes_as_hours(self.volunteer_minutes)
 
 
 def _where_unit(*, path: str | None, school_id: int | None) -> tuple[str, str, list]:
@@ -319,27 +319,33 @@ def weekly_attempts(*, period: Period, series: dict, weeks: int = 12) -> list[tu
     return result
 
 
-def monthly_hours(*, period: Period, series: dict, months: int = 12) -> list[tuple[dt.date, Decimal]]:
-    """Approved hours per month for the `months` months ending with the period's month."""
-    first = month_start(period.end)
-    starts = [first]
+def minutes_as_hours(minutes: int) -> Decimal:
+    """Hours with one decimal, rounded half up, as the cards and the monthly chart both show them."""
+    return (Decimal(minutes) / 60).quantize(ONE_DECIMAL, rounding=ROUND_HALF_UP)
+
+
+def month_starts(end: dt.date, months: int = 12) -> list[dt.date]:
+    """The first days of the `months` months ending with `end`'s month, oldest first."""
+    starts = [month_start(end)]
     for _ in range(months - 1):
         starts.insert(0, month_start(starts[0] - dt.timedelta(days=1)))
-    totals = {start: 0 for start in starts}
+    return starts
+
+
+def monthly_hours(*, period: Period, series: dict, months: int = 12) -> list[tuple[dt.date, Decimal]]:
+    """Approved hours per month for the `months` months ending with the period's month."""
+    totals = {start: 0 for start in month_starts(period.end, months)}
     for day, (_attempts, _players, minutes) in series.items():
         start = month_start(day)
         if start in totals:
             totals[start] += minutes
-    return [(start, (Decimal(minutes) / 60).quantize(ONE_DECIMAL)) for start, minutes in totals.items()]
+    return [(start, minutes_as_hours(minutes)) for start, minutes in totals.items()]
 
 
 def series_start(period: Period) -> dt.date:
     """The first day the charts need: twelve weeks and twelve months back from the period's end."""
     twelve_weeks = week_start(period.end) - dt.timedelta(days=7 * 11)
-    first_month = month_start(period.end)
-    for _ in range(11):
-        first_month = month_start(first_month - dt.timedelta(days=1))
-    return min(twelve_weeks, first_month)
+    return min(twelve_weeks, month_starts(period.end, 12)[0])
 
 
 # --- the tables: sub-regions and schools -------------------------------------------------------------------

@@ -225,3 +225,19 @@ def test_a_schools_export_holds_the_figures_as_numbers(data, login):
     assert attempts[1:] == (3, 0, 3) or attempts[1] == 3
     text = client.get(url, {"format": "csv"}).content.decode("utf-8-sig")
     assert "'+" not in text
+
+
+def test_the_monthly_chart_rounds_hours_as_the_card_does():
+    """3 minutes are 0.05 h: the card and the chart both show 0.1 (half up, not half to even)."""
+    from stats.selectors import Figures, monthly_hours, period_for
+
+    period = period_for(kind="month", on=dt.date(2026, 11, 15), today=dt.date(2026, 11, 22))
+    chart = monthly_hours(period=period, series={dt.date(2026, 11, 3): (0, 0, 3)})
+    assert (
+        chart[-1]
+        == (dt.date(2026, 11, 1), Figures(volunteer_minutes=3).hours)
+        == (dt.date(2026, 11, 1), Decimal("0.1"))
+    )
+    assert [start for start, _ in chart][:2] == [dt.date(2025, 12, 1), dt.date(2026, 1, 1)] and len(
+        chart
+    ) == 12
