@@ -30,6 +30,7 @@ from edu.models import Region, School, Student, User
 from quizzes.models import Attempt, LiveContest, LivePlayer, Quiz
 from stats.models import BUCKETS, SUM_COLUMNS, ActiveMark, RegionDay, SchoolDay
 from volunteers.models import HourRecord, VolunteerProfile
+from volunteers.rollups import counting_condition
 
 
 @dataclass(frozen=True)
@@ -191,8 +192,7 @@ def _sources(*, school_ids: str | None, region_ids: str | None) -> str:
         SELECT {_event(*volunteer_unit, volunteer_minutes="r.minutes", volunteer_records="1")}
         FROM {record} r
         JOIN {profile} v ON v.id = r.volunteer_id
-        WHERE r.started_at >= %(start)s AND r.started_at < %(end)s AND r.status = 'approved'
-        AND NOT EXISTS (SELECT 1 FROM {record} x WHERE x.corrects_id = r.id AND x.status = 'approved')
+        WHERE r.started_at >= %(start)s AND r.started_at < %(end)s AND {counting_condition("r")}
         {volunteers}
     """
     union = " UNION ALL ".join([attempts, contests, players, claims, hours])
@@ -287,8 +287,7 @@ def _volunteer_marks_sql(*, volunteer_ids: str | None) -> str:
             COALESCE(v.school_id, 0)
         FROM {record} r
         JOIN {profile} v ON v.id = r.volunteer_id
-        WHERE r.started_at >= %(start)s AND r.started_at < %(end)s AND r.status = 'approved'
-        AND NOT EXISTS (SELECT 1 FROM {record} x WHERE x.corrects_id = r.id AND x.status = 'approved') {only}
+        WHERE r.started_at >= %(start)s AND r.started_at < %(end)s AND {counting_condition("r")} {only}
         GROUP BY r.volunteer_id, v.region_path, v.school_id
         ORDER BY r.volunteer_id
         ON CONFLICT (kind, subject_id, period, starts_on) DO UPDATE
@@ -332,35 +331,58 @@ def units_refresh(*, day: dt.date, units: Iterable[Unit]) -> None:
     # school-0 row (the street events, the volunteers without a school) alone.
     zero_region_ids = _ids(unit.region_id for unit in units if not unit.school_id)
     params = _params(day)
-    school_day, region_day = quoted_table(SchoolDay), quoted_table(RegionDay)
-    unit_rows = (
-        f"day = %(day)s AND (school_id IN ({school_ids}) "
-        f"OR (school_id = 0 AND region_id IN ({zero_region_ids})))"
-    )
+    unit_rows = f"(school_id IN ({school_ids}) OR (school_id = 0 AND region_id IN ({zero_region_ids})))"
     with connection.cursor() as cursor:
         # The regions the units' rows are in: a school moved since keeps a row in its old region.
-        cursor.execute(f"SELECT DISTINCT region_id FROM {school_day} WHERE {unit_rows}", params)
+        cursor.execute(
+            f"SELECT DISTINCT region_id FROM {quoted_table(SchoolDay)} WHERE day = %(day)s AND {unit_rows}",
+            params,
+        )
         region_ids = _ids([*(unit.region_id for unit in units), *(row[0] for row in cursor.fetchall())])
-        # Each statement its own transaction (autocommit): the RegionDay sum must start after the SchoolDay
-        # rows it sums have committed. A unit's row the upsert did not write has no event left that day (a
-        # record corrected to another day, a claim made again, a school moved): it goes, unless a later
-        # refresh wrote it.
-        now = _now()
-        cursor.execute(
-            _school_day_sql(school_ids=school_ids, region_ids=zero_region_ids), {**params, "now": now}
-        )
-        cursor.execute(
-            f"DELETE FROM {school_day} WHERE {unit_rows} AND refreshed_at < %(now)s", {**params, "now": now}
-        )
-        now = _now()
-        cursor.execute(_region_day_sql(region_ids=region_ids), {**params, "now": now})
-        cursor.execute(
-            f"DELETE FROM {region_day} WHERE day = %(day)s AND region_id IN ({region_ids}) "
-            "AND refreshed_at < %(now)s",
-            {**params, "now": now},
+        _refresh_day(
+            cursor,
+            params,
+            school_ids=school_ids,
+            zero_region_ids=zero_region_ids,
+            school_rows=unit_rows,
+            region_ids=region_ids,
         )
         for period in _periods(day):
             cursor.execute(_school_marks_sql(school_ids=school_ids), {**params, **period})
+
+
+def _refresh_day(
+    cursor,
+    params: dict,
+    *,
+    school_ids: str | None = None,
+    zero_region_ids: str | None = None,
+    school_rows: str | None = None,
+    region_ids: str | None = None,
+) -> None:
+    """The day's SchoolDay rows of these schools (and school-0 rows of these regions), then the RegionDay rows
+    of these regions, recomputed from the source rows; None is every one of them. `school_rows` is the
+    condition on SchoolDay that names the same rows.
+
+    Each statement its own transaction (autocommit): the RegionDay sum must start after the SchoolDay rows it
+    sums have committed. A row the upsert did not write has no event left that day (a record corrected to
+    another day, a claim made again, a school moved): it goes, unless a later refresh wrote it (the
+    refreshed_at guard)."""
+    school_day, region_day = quoted_table(SchoolDay), quoted_table(RegionDay)
+    school_filter = f" AND {school_rows}" if school_rows is not None else ""
+    region_filter = f" AND region_id IN ({region_ids})" if region_ids is not None else ""
+    now = _now()
+    cursor.execute(_school_day_sql(school_ids=school_ids, region_ids=zero_region_ids), {**params, "now": now})
+    cursor.execute(
+        f"DELETE FROM {school_day} WHERE day = %(day)s{school_filter} AND refreshed_at < %(now)s",
+        {**params, "now": now},
+    )
+    now = _now()
+    cursor.execute(_region_day_sql(region_ids=region_ids), {**params, "now": now})
+    cursor.execute(
+        f"DELETE FROM {region_day} WHERE day = %(day)s{region_filter} AND refreshed_at < %(now)s",
+        {**params, "now": now},
+    )
 
 
 def volunteer_marks_recompute(*, day: dt.date, volunteer_id: int) -> None:
@@ -419,23 +441,11 @@ def recent_refresh(*, today: dt.date, days: int = 2) -> None:
     No enclosing transaction: each statement commits on its own, as in `units_refresh`, so the receivers
     running meanwhile never wait for a whole day's recompute (nor deadlock with it). The guarded upsert
     replaces every row that has events; the rows it did not write have none left and are deleted."""
-    school_day, region_day = quoted_table(SchoolDay), quoted_table(RegionDay)
     for offset in range(days - 1, -1, -1):
         day = today - dt.timedelta(days=offset)
         params = _params(day)
         with connection.cursor() as cursor:
-            now = _now()
-            cursor.execute(_school_day_sql(school_ids=None, region_ids=None), {**params, "now": now})
-            cursor.execute(
-                f"DELETE FROM {school_day} WHERE day = %(day)s AND refreshed_at < %(now)s",
-                {**params, "now": now},
-            )
-            now = _now()
-            cursor.execute(_region_day_sql(region_ids=None), {**params, "now": now})
-            cursor.execute(
-                f"DELETE FROM {region_day} WHERE day = %(day)s AND refreshed_at < %(now)s",
-                {**params, "now": now},
-            )
+            _refresh_day(cursor, params)
             for period in _periods(day):
                 cursor.execute(_school_marks_sql(school_ids=None), {**params, **period})
                 cursor.execute(_volunteer_marks_sql(volunteer_ids=None), {**params, **period})

@@ -35,6 +35,17 @@ from volunteers.models import (
 COUNTED = "qk_counted_hours"
 
 
+def counting_condition(alias: str) -> str:
+    """Raw SQL for HourRecord.objects.counting() on the hour record `alias`: approved, and not superseded by
+    an approved correction."""
+    record = connection.ops.quote_name(HourRecord._meta.db_table)
+    return (
+        f"{alias}.status = 'approved' AND NOT EXISTS "
+        f"(SELECT 1 FROM {record} correction WHERE correction.corrects_id = {alias}.id "
+        "AND correction.status = 'approved')"
+    )
+
+
 def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
@@ -68,8 +79,7 @@ def rollups_rebuild(*, region_path: str = "") -> Counter:
         cursor.execute(
             f"CREATE TEMPORARY TABLE {COUNTED} AS "
             f"SELECT h.id, h.volunteer_id, h.activity_id, h.minutes FROM {record} h "
-            f"WHERE h.status = 'approved' AND NOT EXISTS "
-            f"(SELECT 1 FROM {record} c WHERE c.corrects_id = h.id AND c.status = 'approved')"
+            f"WHERE {counting_condition('h')}"
         )
         # A failure rolls the temporary table back with the rest (DDL is transactional on both).
         cursor.execute(f"CREATE INDEX {COUNTED}_volunteer ON {COUNTED} (volunteer_id)")
