@@ -24,8 +24,8 @@ from django.db.models.functions import Cast
 from django.http import Http404
 from django.utils import timezone
 
-from campaigns.models import Enrollment, SchoolTermFigures, StudentProgress, Term
-from campaigns.selectors import enrollment_reach, term_for_user
+from campaigns.models import Campaign, Enrollment, SchoolTermFigures, StudentProgress, Term
+from campaigns.selectors import campaign_reach, term_for_user
 from edu.models import Region, School, SchoolClass, Student, User
 from edu.selectors import ancestor_paths, class_headcount, like_prefix
 
@@ -499,17 +499,23 @@ class FiguresScope:
 
 
 def figures_scope_for_user(*, user: User, pk: int) -> FiguresScope:
-    """The gate of every figures page. Organisers read their region's part of the term (enrollment_reach:
+    """The gate of every figures page. Organisers read their region's part of the term (campaign_reach:
     a county organiser only their county); a teacher only their own school's classes; anyone else is
     refused (403), and a term they may not see is not found (404)."""
     term = term_for_user(user=user, pk=pk)
-    reach = enrollment_reach(user=user, term=term)
+    reach, school_id = reach_or_school(user=user, campaign=term.campaign)
+    return FiguresScope(term=term, reach=reach, school_id=school_id)
+
+
+def reach_or_school(*, user: User, campaign: Campaign) -> tuple[str | None, int | None]:
+    """What a user reads of a campaign's figures: their office's region path (campaign_reach), else, for a
+    teacher of a school in the campaign's region, that school's id; anyone else is refused (403)."""
+    reach = campaign_reach(user=user, campaign=campaign)
     if reach is not None:
-        return FiguresScope(term=term, reach=reach)
-    if user.is_authenticated and user.is_teacher and user.school_id:
-        school = user.school
-        if school.region_path.startswith(term.campaign.region.path):
-            return FiguresScope(term=term, school_id=school.pk)
+        return reach, None
+    teacher_here = user.is_authenticated and user.is_teacher and user.school_id
+    if teacher_here and user.school.region_path.startswith(campaign.region.path):
+        return None, user.school_id
     raise PermissionDenied
 
 

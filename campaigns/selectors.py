@@ -102,9 +102,15 @@ def enrollment_reach(*, user: User, term: Term) -> str | None:
     A province's term is enrolled in by the province office and, for their own schools, by every city and
     county office under it; a county's term by its county office and the offices above it.
     """
+    return campaign_reach(user=user, campaign=term.campaign)
+
+
+def campaign_reach(*, user: User, campaign: Campaign) -> str | None:
+    """The region path of the campaign that the user's office answers for (enrollment_reach's rule, also for
+    a campaign without a term), or None."""
     if not user.is_authenticated:
         return None
-    term_path = term.campaign.region.path
+    term_path = campaign.region.path
     if user.is_superuser:
         return term_path
     if not (user.is_organiser and user.region_id):

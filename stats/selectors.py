@@ -29,7 +29,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import Count, Sum
-from django.http import Http404
 
 from campaigns import figures as term_figures
 from campaigns.figures import ONE_DECIMAL, percentage
@@ -76,10 +75,7 @@ def region_for_scope(*, scope: StatsScope, pk: int | None) -> Region | None:
         raise PermissionDenied
     if pk is None:
         return scope.region
-    region = Region.objects.filter(path__startswith=scope.reach, pk=pk).first()
-    if region is None:
-        raise Http404("No such region.")
-    return region
+    return term_figures.figures_region_for_user(scope=scope, region_pk=pk)
 
 
 def school_for_scope(*, scope: StatsScope, code: str) -> School:

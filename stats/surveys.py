@@ -23,14 +23,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from campaigns.figures import figures_region_for_user, figures_school_for_user, parse_order, percentage
-from campaigns.models import Campaign, Term
-from campaigns.selectors import campaign_for_user, enrollment_reach
+from campaigns.figures import (
+    figures_region_for_user,
+    figures_school_for_user,
+    parse_order,
+    percentage,
+    reach_or_school,
+)
+from campaigns.models import Campaign
+from campaigns.selectors import campaign_for_user
 from edu.models import Region, School, User
 from quizzes.models import Attempt, Quiz
 from stats.models import SurveyFigures
@@ -436,15 +441,8 @@ def survey_scope_for_user(*, user: User, campaign_pk: int) -> SurveyScope:
     campaign); a teacher only their own school; anyone else is refused (403), and a campaign they may not
     see is not found (404)."""
     campaign = campaign_for_user(user=user, pk=campaign_pk)
-    # enrollment_reach reads only the term's campaign: the same rule for any campaign, with or without a term.
-    reach = enrollment_reach(user=user, term=Term(campaign=campaign))
-    if reach is not None:
-        return SurveyScope(campaign=campaign, reach=reach)
-    if user.is_authenticated and user.is_teacher and user.school_id:
-        school = user.school
-        if school.region_path.startswith(campaign.region.path):
-            return SurveyScope(campaign=campaign, school_id=school.pk)
-    raise PermissionDenied
+    reach, school_id = reach_or_school(user=user, campaign=campaign)
+    return SurveyScope(campaign=campaign, reach=reach, school_id=school_id)
 
 
 # The same lookups as the term figures' (they read only the scope's reach and school).
