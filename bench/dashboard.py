@@ -65,6 +65,7 @@ from bench.scale_harness import (  # noqa: E402
     server_env,
     start_server,
 )
+from bench.sessions import signed_in_session  # noqa: E402
 
 SCRIPT = Path(__file__).resolve()
 DAPHNE = Path(sys.executable).with_name("daphne")
@@ -250,10 +251,8 @@ def _django() -> None:
 def internal_setup(spec: dict) -> None:
     """Sign in the four personas; list the requests each makes and the level of each page; count the rows."""
     _django()
-    from importlib import import_module
 
     from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.db import connection
     from django.db.models import Count
     from django.urls import NoReverseMatch, reverse
@@ -271,18 +270,11 @@ def internal_setup(spec: dict) -> None:
         campaign__created_by__username__startswith=GENERATED_USERNAME_PREFIX,
     )
     pk = term.campaign_id
-    store = import_module(settings.SESSION_ENGINE).SessionStore
-    backend = settings.AUTHENTICATION_BACKENDS[0]
     sessions = []
 
     def session_for(user: User) -> dict:
-        session = store()
-        session[SESSION_KEY] = user._meta.pk.value_to_string(user)
-        session[BACKEND_SESSION_KEY] = backend
-        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-        session.save()
-        sessions.append(session.session_key)
-        return {"session": session.session_key, "user": user.pk}
+        sessions.append(signed_in_session(user))
+        return {"session": sessions[-1], "user": user.pk}
 
     def organiser(region: Region) -> User:
         return User.objects.get(username=f"{GENERATED_USERNAME_PREFIX}org_{region.code}_1")

@@ -62,6 +62,7 @@ from bench.scale_harness import (  # noqa: E402 - after the path fix above
     start_server,
     summary,
 )
+from bench.sessions import signed_in_session  # noqa: E402
 
 SCRIPT = Path(__file__).resolve()
 DAPHNE = Path(sys.executable).with_name("daphne")
@@ -202,10 +203,8 @@ def _django() -> None:
 def internal_setup(spec: dict) -> None:
     """Time the refreshes; sign in the four personas; list the requests each makes."""
     _django()
-    from importlib import import_module
 
     from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.db import connection
     from django.db.models import Count
     from django.urls import reverse
@@ -230,18 +229,11 @@ def internal_setup(spec: dict) -> None:
         school_figures_refresh(term=term, school=figures.school)
         timings.append(1000 * (time.perf_counter() - started))
 
-    store = import_module(settings.SESSION_ENGINE).SessionStore
-    backend = settings.AUTHENTICATION_BACKENDS[0]
     sessions = []
 
     def session_for(user: User) -> dict:
-        session = store()
-        session[SESSION_KEY] = user._meta.pk.value_to_string(user)
-        session[BACKEND_SESSION_KEY] = backend
-        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-        session.save()
-        sessions.append(session.session_key)
-        return {"session": session.session_key, "user": user.pk}
+        sessions.append(signed_in_session(user))
+        return {"session": sessions[-1], "user": user.pk}
 
     def organiser(region: Region) -> User:
         return User.objects.get(username=f"{GENERATED_USERNAME_PREFIX}org_{region.code}_1")

@@ -65,6 +65,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Run as a script, bench/ comes first on the path, where bench/volunteers.py would shadow the volunteers app.
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
+from bench.sessions import signed_in_session  # noqa: E402 - after the path fix above
+
 PYTHON = sys.executable
 DAPHNE = Path(sys.executable).with_name("daphne")
 HOST = "127.0.0.1"
@@ -623,10 +625,8 @@ def internal_setup(spec: dict) -> None:
     import django
 
     django.setup()
-    from importlib import import_module
 
     from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.hashers import make_password
     from django.core.management import call_command
     from django.db import transaction
@@ -689,17 +689,12 @@ def internal_setup(spec: dict) -> None:
         (LivePlayer(contest=contest, nickname=f"玩家{n:05d}", token=token) for n, token in enumerate(tokens)),
         batch_size=1000,
     )
-    session = import_module(settings.SESSION_ENGINE).SessionStore()
-    session[SESSION_KEY] = host._meta.pk.value_to_string(host)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = host.get_session_auth_hash()
-    session.save()
     Path(spec["out"]).write_text(
         json.dumps(
             {
                 "contest_id": contest.pk,
                 "tokens": tokens,
-                "host_cookie": f"{settings.SESSION_COOKIE_NAME}={session.session_key}",
+                "host_cookie": f"{settings.SESSION_COOKIE_NAME}={signed_in_session(host)}",
             }
         )
     )

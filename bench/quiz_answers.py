@@ -67,6 +67,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Run as a script, bench/ comes first on the path, where bench/volunteers.py would shadow the volunteers app.
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
+from bench.sessions import signed_in_session  # noqa: E402 - after the path fix above
+
 PYTHON = sys.executable
 DAPHNE = Path(sys.executable).with_name("daphne")
 HOST = "127.0.0.1"
@@ -418,10 +420,8 @@ def internal_setup(spec: dict) -> None:
     import django
 
     django.setup()
-    from importlib import import_module
 
     from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.hashers import make_password
     from django.core.management import call_command
     from django.db import transaction
@@ -496,23 +496,17 @@ def internal_setup(spec: dict) -> None:
             )
             for n in range(count)
         )
-    store = import_module(settings.SESSION_ENGINE).SessionStore
-    backend = settings.AUTHENTICATION_BACKENDS[0]
     clients = []
     now = timezone.now()
     for user in User.objects.filter(school_class=school_class).order_by("username"):
         attempt = attempt_start(quiz=quiz, user=user, now=now)
-        session = store()
-        session[SESSION_KEY] = user._meta.pk.value_to_string(user)
-        session[BACKEND_SESSION_KEY] = backend
-        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-        session.save()
+        session_key = signed_in_session(user)
         clients.append(
             {
                 "attempt": str(attempt.pk),
-                "session": session.session_key,
+                "session": session_key,
                 "csrf": _get_new_csrf_string(),
-                "token": sign_answer_token(session_key=session.session_key, attempt_id=attempt.pk),
+                "token": sign_answer_token(session_key=session_key, attempt_id=attempt.pk),
             }
         )
     timings["data_s"] = round(time.perf_counter() - started, 2)

@@ -72,6 +72,7 @@ from bench.scale_harness import (  # noqa: E402 - after the path fix above
     start_server,
     summary,
 )
+from bench.sessions import signed_in_session  # noqa: E402
 
 SCRIPT = Path(__file__).resolve()
 DAPHNE = Path(sys.executable).with_name("daphne")
@@ -385,10 +386,8 @@ def internal_setup(spec: dict) -> None:
     """An activity under way in the busiest county, C volunteers signed up, a session for each; the
     province's organiser's session; the regions for the totals pages."""
     _django()
-    from importlib import import_module
 
     from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.db.models import Count, Exists, OuterRef
     from django.middleware.csrf import _get_new_csrf_string
     from django.utils import timezone
@@ -402,16 +401,9 @@ def internal_setup(spec: dict) -> None:
 
     rng = random.Random(spec["seed"])
     now = timezone.now()
-    store = import_module(settings.SESSION_ENGINE).SessionStore
-    backend = settings.AUTHENTICATION_BACKENDS[0]
 
     def session_for(user: User) -> dict:
-        session = store()
-        session[SESSION_KEY] = user._meta.pk.value_to_string(user)
-        session[BACKEND_SESSION_KEY] = backend
-        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-        session.save()
-        return {"session": session.session_key, "csrf": _get_new_csrf_string(), "user": user.pk}
+        return {"session": signed_in_session(user), "csrf": _get_new_csrf_string(), "user": user.pk}
 
     county = (
         Region.objects.filter(path__startswith=PROVINCE_PATH, level=Region.Level.COUNTY)
