@@ -5,7 +5,7 @@ through `stats_scope_for_user`: an organiser reads their region's subtree, a tea
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from urllib.parse import quote, urlencode
 
 from django.contrib.auth.decorators import login_required
@@ -18,12 +18,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET
 
+from campaigns.figures import percentage
 from campaigns.views_figures import EXPORT_FORMATS, Column, Row, _cells, _headers, export_table
 from edu.models import Region, School
 from stats import charts, selectors
 from stats.selectors import Figures, Period, StatsScope, TableRow
 
-ONE_DECIMAL = Decimal("0.1")
 CHART_SCHOOLS = 20  # a county's chart of schools: the ones with the fewest attempts
 
 
@@ -62,11 +62,14 @@ def _direction(delta) -> str:
 
 def _count_card(key: str, label: str, current: int, previous: int, *, detail: str = "") -> Card:
     delta = current - previous
-    change = _signed(delta)
-    if previous:
-        relative = (Decimal(delta) * 100 / previous).quantize(ONE_DECIMAL, rounding=ROUND_HALF_UP)
-        change += f" ({_signed(relative, 1)}%)"
+    change = _signed(delta) + _relative(delta, previous)
     return Card(key, label, _n(current), change, _direction(delta), detail, current, previous)
+
+
+def _relative(delta, base) -> str:
+    """ " (+12.5%)": the change as a share of the previous period's figure; "" when that was 0."""
+    relative = percentage(delta, base)
+    return "" if relative is None else f" ({_signed(relative, 1)}%)"
 
 
 def _rate_card(
@@ -143,14 +146,9 @@ def _cards(*, current: Figures, previous: Figures, schools: int | None, registra
 
 def _hours_card(current: Figures, previous: Figures) -> Card:
     delta = current.hours - previous.hours
-    change = _signed(delta, 1)
-    if previous.volunteer_minutes:
-        # From the minutes: a few minutes round to 0.0 hours.
-        minutes_delta = current.volunteer_minutes - previous.volunteer_minutes
-        relative = (Decimal(minutes_delta) * 100 / previous.volunteer_minutes).quantize(
-            ONE_DECIMAL, rounding=ROUND_HALF_UP
-        )
-        change += f" ({_signed(relative, 1)}%)"
+    # The share from the minutes: a few minutes round to 0.0 hours.
+    minutes_delta = current.volunteer_minutes - previous.volunteer_minutes
+    change = _signed(delta, 1) + _relative(minutes_delta, previous.volunteer_minutes)
     return Card(
         "hours",
         _("Approved volunteer hours"),
