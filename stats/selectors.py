@@ -199,9 +199,7 @@ class Figures:
 
     @property
     def awareness_rate(self) -> Decimal | None:
-        if not self.survey_max:
-            return None
-        return (self.survey_score * 100 / self.survey_max).quantize(ONE_DECIMAL, rounding=ROUND_HALF_UP)
+        return percentage(self.survey_score, self.survey_max)
 
     @property
     def hours(self) -> Decimal:
