@@ -118,8 +118,9 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Daphne runs each request's database work in a fresh thread, so per-thread persistent connections are
-    # never reused: a pool is what saves a new PostgreSQL connection per request.
+    # Each request runs on a thread of its own, and a process keeps as many threads as it has served requests
+    # at once (edu/handlers.py): per-thread persistent connections would grow with them. A pool bounds the
+    # process's connections and lends one to each request: no new PostgreSQL connection per request.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env_int("DB_POOL_MIN", 2),

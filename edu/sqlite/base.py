@@ -1,12 +1,13 @@
 """Django's SQLite backend for one server process: connections are reused, and writers queue in the process.
 
-Under ASGI, Django runs each request's synchronous code in a thread of its own, and its connections are per
-thread, so every request opened a new SQLite connection: the file opened, Django's SQL functions registered,
-the pragmas run and the schema parsed again on the first query, about a third of the server's time for a
-signed-in request that only reads its session and user. PostgreSQL has a connection pool for the same
-reason (settings.py); this is the SQLite counterpart. A connection Django closes at the end of a request goes
-back to a small per-process pool if it is clean (no transaction open, no error seen) and the next request
-takes it, with its prepared statements; anything else is closed as before.
+Under ASGI, Django runs each request's synchronous code in a thread of its own (a new one for every request
+in Django's own handler; edu/handlers.py keeps them), and its connections are per thread and closed at the
+end of every request (CONN_MAX_AGE 0), so every request opened a new SQLite connection: the file opened,
+Django's SQL functions registered, the pragmas run and the schema parsed again on the first query, about a
+third of the server's time for a signed-in request that only reads its session and user. PostgreSQL has a
+connection pool for the same reason (settings.py); this is the SQLite counterpart. A connection Django
+closes at the end of a request goes back to a small per-process pool if it is clean (no transaction open, no
+error seen) and the next request takes it, with its prepared statements; anything else is closed as before.
 
 Writers: every transaction begins IMMEDIATE (settings.py), so the database file holds one writer at a time
 and the others wait in SQLite's busy handler, which polls with sleeps of up to 100 ms: a writer that could go

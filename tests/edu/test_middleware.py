@@ -1,19 +1,26 @@
 """The site's HTTP handler and middleware: under ASGI the middleware and the view run synchronously, in one
-thread per request (edu/handlers.py); a NUL in a URL is a bad request."""
+thread per request, and the threads serve one request after another (edu/handlers.py); a NUL in a URL is a
+bad request."""
 
+import asyncio
 import threading
 
 import pytest
 from asgiref.sync import async_to_sync
 from asgiref.testing import ApplicationCommunicator
+from django.db import connections
 from django.utils.deprecation import MiddlewareMixin
 
-from edu import asgi
+from edu import asgi, handlers
 from edu.handlers import SynchronousASGIHandler
 
 
 def asgi_get(path: str) -> dict:
     """A GET through the site's ASGI application, as daphne sends it; the response's start message."""
+    return async_to_sync(asgi_exchange)(path)
+
+
+async def asgi_exchange(path: str) -> dict:
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -29,16 +36,13 @@ def asgi_get(path: str) -> dict:
         "server": ("testserver", 80),
     }
 
-    async def exchange():
-        communicator = ApplicationCommunicator(asgi.application, scope)
-        await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
-        start = await communicator.receive_output(10)
-        while (await communicator.receive_output(10)).get("more_body"):
-            pass
-        await communicator.wait(10)
-        return start
-
-    return async_to_sync(exchange)()
+    communicator = ApplicationCommunicator(asgi.application, scope)
+    await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+    start = await communicator.receive_output(10)
+    while (await communicator.receive_output(10)).get("more_body"):
+        pass
+    await communicator.wait(10)
+    return start
 
 
 def test_the_site_serves_http_through_the_synchronous_handler():
@@ -76,6 +80,57 @@ def test_an_asgi_request_runs_its_middleware_and_view_in_one_thread(monkeypatch)
     assert {mode for mode, _, _ in calls} == {"sync"}
     assert len({thread for _, _, thread in calls} | set(view_threads)) == 1
     assert view_threads and view_threads[0] != threading.get_ident()  # not the event loop's thread
+
+
+class ViewCalls(list):
+    """(thread, connection wrapper) pairs."""
+
+    def hook(self) -> None:
+        pass
+
+
+@pytest.fixture
+def login_view_threads(monkeypatch):
+    """The thread and the database connection wrapper of every sign-in page's view, in order; `.hook` runs
+    inside the view."""
+    import allauth.account.views as account_views
+
+    seen = ViewCalls()
+    original_dispatch = account_views.LoginView.dispatch
+
+    def dispatch(self, request, *args, **kwargs):
+        seen.append((threading.get_ident(), id(connections["default"])))
+        seen.hook()
+        return original_dispatch(self, request, *args, **kwargs)
+
+    monkeypatch.setattr(account_views.LoginView, "dispatch", dispatch)
+    return seen
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_request_after_another_runs_on_the_same_thread_and_connection(login_view_threads):
+    for _ in range(3):
+        assert asgi_get("/accounts/login/")["status"] == 200
+    assert len(login_view_threads) == 3
+    assert len(set(login_view_threads)) == 1  # one thread, one connection wrapper: nothing built again
+    assert login_view_threads[0][0] != threading.get_ident()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_requests_each_have_a_thread_of_their_own(login_view_threads, monkeypatch):
+    """Two requests that each wait inside their view for the other: on one shared thread they would never
+    meet (the barrier breaks after 10 s and the views fail)."""
+    monkeypatch.setattr(handlers, "MAX_IDLE_THREADS", 1)
+    barrier = threading.Barrier(3)
+    login_view_threads.hook = lambda: barrier.wait(10)
+
+    async def three():
+        return await asyncio.gather(*(asgi_exchange("/accounts/login/") for _ in range(3)))
+
+    assert [start["status"] for start in async_to_sync(three)()] == [200, 200, 200]
+    assert len({thread for thread, _ in login_view_threads}) == 3
+    # Only MAX_IDLE_THREADS of them are kept for the next requests; the others were stopped.
+    assert len(asgi.django_asgi_app._idle) == 1
 
 
 @pytest.mark.parametrize(
