@@ -12,13 +12,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import OuterRef, Q, Subquery, Sum
+from django.db.models import Exists, OuterRef, Q, Subquery, Sum
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from edu.models import User
 from quizzes import marking, signals
-from quizzes.access import AttemptOwner
+from quizzes.access import TOKEN_HOLDER, AttemptOwner
 from quizzes.bank_selectors import bank_duplicates
 from quizzes.importing import ParsedQuestion, RowError
 from quizzes.models import (
@@ -416,7 +416,7 @@ def attempt_answer(
         if not submitted and expired:
             # Past the deadline the attempt closes with what was saved: scoring reads the whole attempt and
             # quiz (its row is locked already).
-            _score_and_close(Attempt.objects.select_related("quiz").get(pk=attempt_id), now=now)
+            _score_and_close(_for_closing(Attempt.objects.filter(pk=attempt_id)).get(), now=now)
             closed = True
         elif not submitted:
             shown = sql.option_order(connection, option_order)
@@ -563,15 +563,44 @@ class _AnswerSQL:
 def attempt_submit(*, attempt: Attempt, now: datetime) -> Attempt:
     """Score and close the attempt. Of two simultaneous submissions the second waits for the first and then
     finds the attempt closed: it is scored once."""
+    locked = attempt_submit_owned(attempt_id=attempt.pk, owner=TOKEN_HOLDER, now=now)
+    if locked is None:
+        raise Attempt.DoesNotExist(f"attempt {attempt.pk} is gone")
+    return locked
+
+
+def attempt_submit_owned(*, attempt_id, owner: AttemptOwner, now: datetime) -> Attempt | None:
+    """Submit the attempt if `owner` may (AttemptOwner: the request's user or guest key, or TOKEN_HOLDER for a
+    caller that checked already); None when there is no such attempt of theirs.
+
+    One locking query finds the attempt, its quiz and whether the quiz belongs to a second-classroom term;
+    only the attempt's row is locked (a submission never waits for another attempt's at the same quiz).
+    The score is summed by a statement of its own after the lock is held, so that it sees every answer
+    committed before: an answer saved while the submission waited for the lock is in the score
+    (attempt_answer locks the attempt's row too)."""
+    attempts = Attempt.objects.filter(pk=attempt_id)
+    if not owner.token_holder:
+        attempts = attempts.filter(owner.q())
     with transaction.atomic():
-        locked = Attempt.objects.select_for_update().select_related("quiz").get(pk=attempt.pk)
-        if not locked.is_submitted:
+        locked = _for_closing(attempts.select_for_update(of=("self",))).first()
+        if locked is not None and not locked.is_submitted:
             _score_and_close(locked, now=now)
     return locked
 
 
+def _for_closing(attempts):
+    """What _score_and_close reads besides the attempt: its quiz, and whether the quiz is a lesson's or a
+    term's final exam (`in_term`)."""
+    from campaigns.models import Lesson, TermExam
+
+    return attempts.select_related("quiz").annotate(
+        in_term=Exists(Lesson.objects.filter(quiz_id=OuterRef("quiz_id")))
+        | Exists(TermExam.objects.filter(quiz_id=OuterRef("quiz_id")))
+    )
+
+
 def _score_and_close(locked: Attempt, *, now: datetime) -> None:
-    """Inside the transaction that holds the attempt's row lock."""
+    """Inside the transaction that holds the attempt's row lock; `locked` as _for_closing reads it."""
     score = locked.items.aggregate(total=Sum("score"))["total"] or Decimal(0)
     locked.score = score.quantize(Decimal("0.01"))
     locked.passed = marking.passed(
@@ -580,7 +609,7 @@ def _score_and_close(locked: Attempt, *, now: datetime) -> None:
     locked.submitted_at = min(now, locked.deadline) if locked.deadline else now
     locked.save(update_fields=["score", "passed", "submitted_at"])
     transaction.on_commit(lambda: signals.attempt_submitted.send(sender=Attempt, attempt=locked))
-    if locked.user_id and locked.school_class_id:
+    if locked.user_id and locked.school_class_id and locked.in_term:
         # A student's attempt may finish a second-classroom lesson or be a term's final exam: the progress
         # row changes in this same transaction.
         from campaigns.lessons import progress_attempt_submitted

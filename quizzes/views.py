@@ -235,8 +235,10 @@ def _save_answer(request: HttpRequest, attempt_id, *, owner: access.AttemptOwner
 
 @require_POST
 def attempt_submit(request: HttpRequest, attempt_id) -> HttpResponse:
-    attempt = selectors.attempt_for_taker(request=request, attempt_id=attempt_id)
-    services.attempt_submit(attempt=attempt, now=timezone.now())
+    owner = selectors.attempt_owner(request=request)
+    attempt = services.attempt_submit_owned(attempt_id=attempt_id, owner=owner, now=timezone.now())
+    if attempt is None:
+        raise Http404("No such attempt.")
     return redirect("attempt_review", attempt_id=attempt.pk)
 
 

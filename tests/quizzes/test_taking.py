@@ -7,7 +7,7 @@ import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from quizzes import services
@@ -139,6 +139,52 @@ def test_attempts_are_limited(world, login, class_quiz):
     response = client.post(f"/quizzes/{class_quiz.pk}/start/", follow=True)
     assert Attempt.objects.count() == 2
     assert "用完" in response.content.decode() or "all your attempts" in response.content.decode()
+
+
+def test_a_submission_is_the_owners_alone(world, class_quiz):
+    attempt = services.attempt_start(quiz=class_quiz, user=world.student, now=timezone.now())
+    for owner in (AttemptOwner(user_id=world.teacher_a.pk), AttemptOwner(guest_key="x" * 32), AttemptOwner()):
+        assert services.attempt_submit_owned(attempt_id=attempt.pk, owner=owner, now=timezone.now()) is None
+    assert not Attempt.objects.get(pk=attempt.pk).is_submitted
+    submitted = services.attempt_submit_owned(
+        attempt_id=attempt.pk, owner=AttemptOwner(user_id=world.student.pk), now=timezone.now()
+    )
+    assert submitted.is_submitted and Attempt.objects.get(pk=attempt.pk).is_submitted
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_submission_does_not_wait_for_a_lock_on_its_quiz(world, class_quiz):
+    """Thousands submit the same contest quiz at once: a submission locks its attempt's row, never the quiz's
+    (PostgreSQL; SQLite has one writer at a time anyway)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are PostgreSQL's")
+    attempt = services.attempt_start(quiz=class_quiz, user=world.student, now=timezone.now())
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_quiz():
+        try:
+            with transaction.atomic():
+                Quiz.objects.select_for_update().get(pk=class_quiz.pk)
+                locked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_quiz)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '3s'")
+        submitted = services.attempt_submit_owned(
+            attempt_id=attempt.pk, owner=AttemptOwner(user_id=world.student.pk), now=timezone.now()
+        )
+        assert submitted.is_submitted
+    finally:
+        release.set()
+        holder.join()
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = 0")
 
 
 @pytest.mark.django_db(transaction=True)
