@@ -221,6 +221,10 @@ USE_TZ = True
 LANGUAGE_COOKIE_NAME = "qk_language"
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 
+# Statistics: a submitted attempt's rollup rows are refreshed this many seconds later, with the process's
+# other submissions of that moment (stats/deferred.py); 0 refreshes them on commit, in the request.
+STATS_REFRESH_DELAY = float(env_str("STATS_REFRESH_DELAY", "1"))
+
 # Volunteer service hours (volunteers.hour_rules.HourRules): up to 8 h a day the activity's organiser
 # approves, up to 12 h the campaign's organiser, more is refused; hours recorded afterwards within 90 days.
 VOLUNTEER_HOUR_RULES = {

@@ -1,5 +1,7 @@
 """The events that move the statistics: each receiver runs after its event's transaction committed (the
-signals are sent on commit) and recomputes the few rollup rows the event touched (stats/rollups.py).
+signals are sent on commit) and recomputes the few rollup rows the event touched (stats/rollups.py); a
+submitted attempt's are gathered with the process's other submissions and recomputed a moment later
+(stats/deferred.py).
 
 A failure here must not undo or fail the event the user just made (their answer, their approval): it is
 logged and `refresh_stats` repairs the rows within the minute."""
@@ -10,30 +12,17 @@ from django.dispatch import receiver
 
 from edu.signals import student_claimed
 from quizzes.signals import attempt_submitted, contest_finished
-from stats import rollups, surveys
+from stats import deferred, rollups, surveys
 from volunteers.signals import hours_approved
 
 logger = logging.getLogger(__name__)
 
 
-def _attempt_unit(attempt) -> rollups.Unit | None:
-    quiz = attempt.quiz
-    if attempt.school_id or quiz.owner_school_id:
-        from edu.models import School
-
-        school_id = attempt.school_id or quiz.owner_school_id
-        region_id = School.objects.filter(pk=school_id).values_list("region_id", flat=True).first()
-        return rollups.Unit(school_id=school_id, region_id=region_id or 0)
-    region_id = quiz.owner_region_id or (quiz.campaign.region_id if quiz.campaign_id else None)
-    return rollups.Unit(school_id=0, region_id=region_id) if region_id else None
-
-
 @receiver(attempt_submitted)
 def _attempt_submitted(sender, attempt, **kwargs) -> None:
     try:
-        unit = _attempt_unit(attempt)
-        if unit is not None:
-            rollups.units_refresh(day=rollups.local_day(attempt.submitted_at), units=[unit])
+        # Gathered with the process's other submissions and refreshed a moment later (stats/deferred.py).
+        deferred.attempt_refreshes.note(attempt.pk)
         surveys.on_attempt_submitted(attempt)
     except Exception:
         logger.exception("statistics: refreshing after attempt %s failed", attempt.pk)

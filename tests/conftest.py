@@ -28,6 +28,9 @@ def pytest_configure(config):
 def _fast_tests(settings):
     # Real password hashing costs ~0.3 s per user; tests check behaviour, not the hasher.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The statistics follow each event at once, in its own transaction's commit: tests read them right
+    # after (tests/stats/test_deferred.py covers the refresh a moment later that the site uses).
+    settings.STATS_REFRESH_DELAY = 0
 
 
 @pytest.fixture(autouse=True)

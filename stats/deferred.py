@@ -1,0 +1,134 @@
+"""The submitted attempts' rollup refresh, gathered and run a moment later, off the submitting request.
+
+A class or a whole school submits its quiz within the same minute, and each submission used to recompute its
+school's day from every attempt of that day, in the request: at an assembly of 3,000 students that is 3,000
+recomputes over up to 3,000 attempts each, for one row. Here the receiver only notes the attempt; a thread
+of the process wakes `settings.STATS_REFRESH_DELAY` seconds (default 1) after the first note, takes every
+attempt noted by then, and recomputes each day's units once (rollups.units_refresh). The figures trail a
+submission by about that delay.
+
+What is noted and not yet refreshed lives in the process: if the process dies in that second, its notes are
+lost, and `manage.py refresh_stats` (every minute in production, docs/statistics.md) recomputes the day
+whole; a normal exit refreshes them first (atexit). With STATS_REFRESH_DELAY = 0 the refresh runs in the
+receiver, on commit, as the other events' do (the tests set it so; tests/stats/test_deferred.py covers the
+deferred way).
+"""
+
+import atexit
+import logging
+import os
+import threading
+import time
+
+from django.conf import settings
+from django.db import connections
+
+logger = logging.getLogger(__name__)
+
+
+class AttemptRefreshes:
+    """The attempts submitted in this process whose units wait for their refresh."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._noted: set[int] = set()
+        self._thread: threading.Thread | None = None
+
+    def note(self, attempt_id: int) -> None:
+        """After the attempt's submission committed; refreshes now when the delay is 0."""
+        delay = settings.STATS_REFRESH_DELAY
+        if delay <= 0:
+            refresh_attempts([attempt_id])
+            return
+        with self._lock:
+            self._noted.add(attempt_id)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, args=(delay,), name="stats-refresh", daemon=True
+                )
+                self._thread.start()
+
+    def flush(self) -> int:
+        """Refresh whatever is noted, in the caller's thread; the number of attempts taken."""
+        with self._lock:
+            taken, self._noted = self._noted, set()
+        if taken:
+            try:
+                refresh_attempts(taken)
+            except Exception:
+                logger.exception("statistics: refreshing after %s attempts failed", len(taken))
+        return len(taken)
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._noted)
+
+    def _run(self, delay: float) -> None:
+        try:
+            while True:
+                time.sleep(delay)
+                with self._lock:
+                    if not self._noted:
+                        self._thread = None
+                        return
+                self.flush()
+        finally:
+            connections.close_all()  # this thread's own connections
+
+
+def refresh_attempts(attempt_ids) -> None:
+    """Recompute the rollup units of these submitted attempts: each day's units once."""
+    from quizzes.models import Attempt
+    from stats import rollups
+
+    attempts = list(
+        Attempt.objects.filter(pk__in=list(attempt_ids), submitted_at__isnull=False).select_related(
+            "quiz__campaign"
+        )
+    )
+    by_day: dict = {}
+    for attempt, unit in zip(attempts, attempt_units(attempts), strict=True):
+        if unit is not None:
+            by_day.setdefault(rollups.local_day(attempt.submitted_at), set()).add(unit)
+    for day, units in sorted(by_day.items()):
+        rollups.units_refresh(day=day, units=units)
+
+
+def attempt_units(attempts) -> list:
+    """Where each attempt counts (docs/statistics.md), as a rollups.Unit: its school or its quiz's school,
+    else its quiz's or the quiz's campaign's region; None for a quiz without any. One query for the
+    schools' regions."""
+    from edu.models import School
+    from stats.rollups import Unit
+
+    school_ids = {attempt.school_id or attempt.quiz.owner_school_id for attempt in attempts} - {None}
+    regions = (
+        dict(School.objects.filter(pk__in=school_ids).values_list("pk", "region_id")) if school_ids else {}
+    )
+    units = []
+    for attempt in attempts:
+        quiz = attempt.quiz
+        school_id = attempt.school_id or quiz.owner_school_id
+        if school_id:
+            units.append(Unit(school_id=school_id, region_id=regions.get(school_id) or 0))
+            continue
+        region_id = quiz.owner_region_id or (quiz.campaign.region_id if quiz.campaign_id else None)
+        units.append(Unit(school_id=0, region_id=region_id) if region_id else None)
+    return units
+
+
+attempt_refreshes = AttemptRefreshes()
+
+
+@atexit.register
+def _flush_at_exit() -> None:
+    attempt_refreshes.flush()
+
+
+def _forget_in_child() -> None:
+    # A forked child has none of the parent's threads: it starts with nothing noted.
+    global attempt_refreshes
+    attempt_refreshes = AttemptRefreshes()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
