@@ -25,16 +25,19 @@ from django.db import connections
 
 logger = logging.getLogger(__name__)
 
+# Attempts read per query when their units are worked out (an IN list of ids).
+_CHUNK = 2000
+
 
 class AttemptRefreshes:
     """The attempts submitted in this process whose units wait for their refresh."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._noted: set[int] = set()
+        self._noted: set = set()  # attempt ids
         self._thread: threading.Thread | None = None
 
-    def note(self, attempt_id: int) -> None:
+    def note(self, attempt_id) -> None:
         """After the attempt's submission committed; refreshes now when the delay is 0."""
         delay = settings.STATS_REFRESH_DELAY
         if delay <= 0:
@@ -81,15 +84,17 @@ def refresh_attempts(attempt_ids) -> None:
     from quizzes.models import Attempt
     from stats import rollups
 
-    attempts = list(
-        Attempt.objects.filter(pk__in=list(attempt_ids), submitted_at__isnull=False).select_related(
-            "quiz__campaign"
-        )
-    )
+    ids = sorted(attempt_ids)
     by_day: dict = {}
-    for attempt, unit in zip(attempts, attempt_units(attempts), strict=True):
-        if unit is not None:
-            by_day.setdefault(rollups.local_day(attempt.submitted_at), set()).add(unit)
+    for start in range(0, len(ids), _CHUNK):
+        attempts = list(
+            Attempt.objects.filter(
+                pk__in=ids[start : start + _CHUNK], submitted_at__isnull=False
+            ).select_related("quiz__campaign")
+        )
+        for attempt, unit in zip(attempts, attempt_units(attempts), strict=True):
+            if unit is not None:
+                by_day.setdefault(rollups.local_day(attempt.submitted_at), set()).add(unit)
     for day, units in sorted(by_day.items()):
         rollups.units_refresh(day=day, units=units)
 
