@@ -1,6 +1,8 @@
 """The ASGI handler of the site's HTTP requests: one thread hop per request, on threads that are kept."""
 
+import os
 import threading
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
@@ -9,6 +11,19 @@ from django.core.handlers.asgi import ASGIHandler
 # Idle request threads kept per process; a request finding none idle gets a new one, and threads beyond this
 # many are stopped when their request ends.
 MAX_IDLE_THREADS = 64
+
+_handlers: "weakref.WeakSet[SynchronousASGIHandler]" = weakref.WeakSet()
+
+
+def _forget_idle_threads_in_child() -> None:
+    # A forked child (the browser tests' server) has none of its parent's threads: an executor kept by the
+    # parent would take the child's requests and never run them.
+    for handler in list(_handlers):
+        handler._idle = []
+        handler._idle_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_idle_threads_in_child)
 
 
 class SynchronousASGIHandler(ASGIHandler):
@@ -42,6 +57,7 @@ class SynchronousASGIHandler(ASGIHandler):
         super().__init__()
         self._idle: list[ThreadPoolExecutor] = []
         self._idle_lock = threading.Lock()
+        _handlers.add(self)
 
     def load_middleware(self, is_async=False):
         super().load_middleware(is_async=False)

@@ -3,6 +3,7 @@ thread per request, and the threads serve one request after another (edu/handler
 bad request."""
 
 import asyncio
+import os
 import threading
 
 import pytest
@@ -131,6 +132,27 @@ def test_simultaneous_requests_each_have_a_thread_of_their_own(login_view_thread
     assert len({thread for thread, _ in login_view_threads}) == 3
     # Only MAX_IDLE_THREADS of them are kept for the next requests; the others were stopped.
     assert len(asgi.django_asgi_app._idle) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_forked_server_does_not_use_its_parents_threads(login_view_threads):
+    """The browser tests' server is forked from the test process: the threads the parent kept are not in the
+    child, and a request given one of them would wait forever."""
+    import multiprocessing
+
+    assert asgi_get("/accounts/login/")["status"] == 200
+    assert asgi.django_asgi_app._idle  # the parent keeps a thread now
+
+    def child():
+        os._exit(0 if asgi_get("/accounts/login/")["status"] == 200 else 1)
+
+    process = multiprocessing.get_context("fork").Process(target=child)
+    process.start()
+    process.join(30)
+    if process.exitcode is None:
+        process.kill()
+        process.join()
+    assert process.exitcode == 0
 
 
 @pytest.mark.parametrize(
