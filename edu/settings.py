@@ -157,7 +157,8 @@ if REDIS_URL:
     }
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # One connection pool per process instead of one per request (edu/cache.py).
+            "BACKEND": "edu.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "qk",
         }

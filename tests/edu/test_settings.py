@@ -69,5 +69,5 @@ def test_database_and_redis_urls_switch_to_the_services():
         "django.db.backends.postgresql",
         "qingkong",
         "channels_redis.pubsub.RedisPubSubChannelLayer",
-        "django.core.cache.backends.redis.RedisCache",
+        "edu.cache.RedisCache",
     ]
