@@ -67,16 +67,18 @@ class AttemptRefreshes:
             return len(self._noted)
 
     def _run(self, delay: float) -> None:
-        try:
-            while True:
-                time.sleep(delay)
-                with self._lock:
-                    if not self._noted:
-                        self._thread = None
-                        return
+        while True:
+            time.sleep(delay)
+            with self._lock:
+                if not self._noted:
+                    self._thread = None
+                    return
+            try:
                 self.flush()
-        finally:
-            connections.close_all()  # this thread's own connections
+            finally:
+                # This thread's own connections, given back after each round as a request's are: a busy
+                # thread never holds one for long, nor keeps one the database has dropped.
+                connections.close_all()
 
 
 def refresh_attempts(attempt_ids) -> None:
