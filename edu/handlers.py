@@ -70,8 +70,13 @@ class SynchronousASGIHandler(ASGIHandler):
         try:
             async with ThreadSensitiveContext(executor=executor):
                 await self.handle(scope, receive, send)
-        finally:
-            self._give_back(executor)
+        except BaseException:
+            # Cancelled (daphne gives up on a request some seconds after its client left) or failed: the view
+            # may still be running on the thread, and a request given this executor would wait behind it.
+            # The thread ends once its work is done.
+            executor.shutdown(wait=False)
+            raise
+        self._give_back(executor)
 
     def _take_executor(self) -> ThreadPoolExecutor:
         with self._idle_lock:

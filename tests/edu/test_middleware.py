@@ -3,6 +3,7 @@ thread per request, and the threads serve one request after another (edu/handler
 bad request."""
 
 import asyncio
+import contextlib
 import os
 import threading
 
@@ -132,6 +133,40 @@ def test_simultaneous_requests_each_have_a_thread_of_their_own(login_view_thread
     assert len({thread for thread, _ in login_view_threads}) == 3
     # Only MAX_IDLE_THREADS of them are kept for the next requests; the others were stopped.
     assert len(asgi.django_asgi_app._idle) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cancelled_request_does_not_lend_its_busy_thread(login_view_threads):
+    """daphne cancels a request some seconds after its client left, while its view may still run: the next
+    request must not be queued behind that view on the same thread."""
+    release, entered = threading.Event(), threading.Event()
+
+    def slow_first_view():
+        if len(login_view_threads) == 1:
+            entered.set()
+            release.wait(30)  # an export, a lock wait, ...
+
+    login_view_threads.hook = slow_first_view
+    handler = asgi.django_asgi_app
+
+    async def scenario():
+        first = asyncio.ensure_future(asgi_exchange("/accounts/login/"))
+        while not entered.is_set():
+            await asyncio.sleep(0.01)
+        first.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await first
+        second = asyncio.ensure_future(asgi_exchange("/accounts/login/"))
+        done, _ = await asyncio.wait([second], timeout=10)
+        release.set()
+        return [task.result()["status"] for task in done]
+
+    try:
+        assert async_to_sync(scenario)() == [200]
+    finally:
+        release.set()
+    assert login_view_threads[0][0] != login_view_threads[1][0]
+    assert len(handler._idle) <= handlers.MAX_IDLE_THREADS
 
 
 @pytest.mark.django_db(transaction=True)
