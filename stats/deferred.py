@@ -9,7 +9,8 @@ submission by about that delay.
 
 What is noted and not yet refreshed lives in the process: if the process dies in that second, its notes are
 lost, and `manage.py refresh_stats` (every minute in production, docs/statistics.md) recomputes the day
-whole; a normal exit refreshes them first (atexit). With STATS_REFRESH_DELAY = 0 the refresh runs in the
+whole; a normal exit refreshes what is still noted (atexit; a round the thread has already taken may be cut
+short by the exit, and is the minute's to repair too). With STATS_REFRESH_DELAY = 0 the refresh runs in the
 receiver, on commit, as the other events' do (the tests set it so; tests/stats/test_deferred.py covers the
 deferred way).
 """
@@ -46,10 +47,17 @@ class AttemptRefreshes:
         with self._lock:
             self._noted.add(attempt_id)
             if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, args=(delay,), name="stats-refresh", daemon=True
-                )
-                self._thread.start()
+                self._start(delay)
+
+    def _start(self, delay: float) -> None:
+        """With the lock held. A thread that cannot start leaves the notes for the next note (or the exit)."""
+        thread = threading.Thread(target=self._run, args=(delay,), name="stats-refresh", daemon=True)
+        try:
+            thread.start()
+        except RuntimeError:
+            logger.exception("statistics: the refresh thread could not start")
+            return
+        self._thread = thread
 
     def flush(self) -> int:
         """Refresh whatever is noted, in the caller's thread; the number of attempts taken."""
@@ -67,18 +75,26 @@ class AttemptRefreshes:
             return len(self._noted)
 
     def _run(self, delay: float) -> None:
-        while True:
-            time.sleep(delay)
+        try:
+            while True:
+                time.sleep(delay)
+                with self._lock:
+                    if not self._noted:
+                        self._thread = None
+                        return
+                try:
+                    self.flush()
+                finally:
+                    # This thread's own connections, given back after each round as a request's are: a busy
+                    # thread never holds one for long, nor keeps one the database has dropped.
+                    connections.close_all()
+        except BaseException:
+            logger.exception("statistics: the refresh thread failed")
             with self._lock:
-                if not self._noted:
-                    self._thread = None
-                    return
-            try:
-                self.flush()
-            finally:
-                # This thread's own connections, given back after each round as a request's are: a busy
-                # thread never holds one for long, nor keeps one the database has dropped.
-                connections.close_all()
+                # Never a dead thread left registered: what is noted gets a new one (after the delay).
+                self._thread = None
+                if self._noted:
+                    self._start(delay)
 
 
 def refresh_attempts(attempt_ids) -> None:

@@ -112,3 +112,31 @@ def test_with_no_delay_the_receiver_refreshes_on_commit(
         submit_all(class_quiz, students(world, 1))
     assert SchoolDay.objects.get(day=timezone.localdate(), school_id=world.school_a.pk).attempts == 1
     assert deferred.attempt_refreshes.pending() == 0
+
+
+def test_a_refresh_thread_that_fails_is_replaced(settings, monkeypatch, caplog):
+    """Anything escaping the thread (here giving its connections back) must not leave a dead thread
+    registered: later notes would never be refreshed."""
+    settings.STATS_REFRESH_DELAY = 0.05
+    refreshed = []
+    monkeypatch.setattr(deferred, "refresh_attempts", refreshed.extend)
+    failures = iter([RuntimeError("the pool is closed")])
+
+    def close_all():
+        if (failure := next(failures, None)) is not None:
+            raise failure
+
+    monkeypatch.setattr(deferred.connections, "close_all", close_all)
+    refreshes = deferred.AttemptRefreshes()
+
+    def wait_for(count: int) -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and len(refreshed) < count:
+            time.sleep(0.02)
+
+    refreshes.note(1)
+    wait_for(1)
+    refreshes.note(2)
+    wait_for(2)
+    assert refreshed == [1, 2]
+    assert "the refresh thread failed" in caplog.text
