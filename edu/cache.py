@@ -10,6 +10,7 @@ from them; redis-py's pools are thread-safe and start afresh in a forked child. 
 open upstream as Django pull request #18459.
 """
 
+import os
 import threading
 
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
@@ -17,6 +18,16 @@ from django.core.cache.backends.redis import RedisCacheClient
 
 _pools: dict = {}
 _pools_lock = threading.Lock()
+
+
+def _new_lock_in_child() -> None:
+    # The parent's lock may have been held by one of its threads at the fork; the pools themselves start
+    # afresh in the child on their own (redis-py checks the process id).
+    global _pools_lock
+    _pools_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_lock_in_child)
 
 
 class SharedPoolClient(RedisCacheClient):
