@@ -11,7 +11,9 @@ What it measures, per database (the embedded SQLite default and PostgreSQL):
   a 20-question quiz, positions cycling 0..19;
 - `answer_session`: the same without the token, as without the script: the session, the user and the CSRF
   check, then the same save;
-- `submit`: `POST /attempts/<uuid>/submit/`, once for every student's attempt.
+- `submit`: `POST /attempts/<uuid>/submit/` as the quiz page's script sends it (the answer token, no body),
+  once for every student's attempt; without the script it is a form post through the session, whose cost
+  the `answer_session` and `bare_auth` phases show.
 
 For each phase: requests, errors (anything but 2xx/3xx), requests per second, p50/p95/max latency; the
 answer rate as a share of the bare ceiling; the server's CPU time (per phase and in all) and peak RSS, from
@@ -574,12 +576,15 @@ def build_request(spec: dict, client: dict, *, phase: str, number: int) -> bytes
         "Accept: application/json" if phase != "bare" else "Accept: text/html",
         "User-Agent: qingkong-bench",
     ]
-    if phase == "answer":
+    if phase in ("answer", "submit"):
         headers.append(f"X-Answer-Token: {client['token']}")  # as the quiz page's script sends it
     if phase == "bare":
         return ("GET /bench/bare/ HTTP/1.1\r\n" + "\r\n".join(headers) + "\r\n\r\n").encode()
-    if phase == "submit":
-        target, fields = f"/attempts/{attempt}/submit/", {"csrfmiddlewaretoken": client["csrf"]}
+    if phase == "submit":  # the script's submission has no body
+        target = f"/attempts/{attempt}/submit/"
+        return (
+            f"POST {target} HTTP/1.1\r\n" + "\r\n".join([*headers, "Content-Length: 0"]) + "\r\n\r\n"
+        ).encode()
     else:
         position = number % spec["questions"]
         fields = {"csrfmiddlewaretoken": client["csrf"], "position": position, "choice": number % 2}

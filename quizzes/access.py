@@ -1,12 +1,14 @@
 """Who may act on an attempt: its owner (a signed-in user, or a guest by the key their session holds), and,
-for saving answers, whoever holds the attempt's answer token.
+for saving answers and submitting, whoever holds the attempt's answer token.
 
 The answer token is the fast lane of the quiz page's script. Saving an answer is the most frequent request
 of the site, and loading the session and the user for it, then checking the CSRF token, cost more than the
 save itself. So when the gate (selectors.attempt_for_taker) shows a question, the page also gets a token
 signed with the site's secret for this attempt *and this browser's session cookie* (its key is part of the
 signature's salt), valid for ANSWER_TOKEN_MAX_AGE. The script sends it in the X-Answer-Token header; a
-request with a valid one saves the answer without reading the session (quizzes/views.attempt_answer).
+request with a valid one saves the answer without reading the session (quizzes/views.attempt_answer); the
+script submits the attempt the same way (quizzes/views.attempt_submit), since the owner who may answer may
+also hand in.
 
 Why that is as safe as the session: the token is useless without the session cookie it was signed for
 (HttpOnly, so no script reads it), and the session cookie alone gets nothing the session path would not

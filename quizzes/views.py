@@ -233,13 +233,30 @@ def _save_answer(request: HttpRequest, attempt_id, *, owner: access.AttemptOwner
     return redirect(f"{reverse('attempt_take', args=[attempt_id])}?q={max(target, 0)}")
 
 
+@csrf_exempt  # the token lane needs no CSRF token (quizzes/access.py); the session lane checks it
 @require_POST
 def attempt_submit(request: HttpRequest, attempt_id) -> HttpResponse:
-    owner = selectors.attempt_owner(request=request)
+    """Submit the attempt. The page's script sends the answer token and gets the review page's address as
+    JSON; a plain form post (no script, or the token refused) is checked by the session's owner and the CSRF
+    token, and redirected to the review."""
+    if access.holds_answer_token(request=request, attempt_id=attempt_id):
+        return _submit(request, attempt_id, owner=access.TOKEN_HOLDER)
+    return _submit_by_session(request, attempt_id)
+
+
+@csrf_protect
+def _submit_by_session(request: HttpRequest, attempt_id) -> HttpResponse:
+    return _submit(request, attempt_id, owner=selectors.attempt_owner(request=request))
+
+
+def _submit(request: HttpRequest, attempt_id, *, owner: access.AttemptOwner) -> HttpResponse:
     attempt = services.attempt_submit_owned(attempt_id=attempt_id, owner=owner, now=timezone.now())
     if attempt is None:
         raise Http404("No such attempt.")
-    return redirect("attempt_review", attempt_id=attempt.pk)
+    review = reverse("attempt_review", args=[attempt.pk])
+    if "application/json" in request.headers.get("Accept", ""):
+        return JsonResponse({"ok": True, "review_url": review})
+    return redirect(review)
 
 
 def attempt_review(request: HttpRequest, attempt_id) -> HttpResponse:

@@ -72,9 +72,34 @@
     save();
   });
 
+  // Submits with the answer token and opens the review page; whatever goes wrong (no token, refused, offline)
+  // falls back to the plain form post, which the session and the CSRF token in the form carry.
+  async function submitAttempt() {
+    if (root.dataset.answerToken) {
+      try {
+        const response = await fetch(submitForm.action, {
+          method: "POST",
+          headers: { Accept: "application/json", "X-Answer-Token": root.dataset.answerToken },
+          credentials: "same-origin",
+        });
+        if (response.ok) {
+          const data = await response.json();
+          window.location.assign(data.review_url);
+          return;
+        }
+      } catch (error) {
+        // Offline for a moment: the form post below tries again.
+      }
+    }
+    submitForm.submit();
+  }
+
   submitForm.addEventListener("submit", (event) => {
+    event.preventDefault();
     const button = submitForm.querySelector("button");
-    if (button.dataset.confirm && !window.confirm(button.dataset.confirm)) event.preventDefault();
+    if (button.dataset.confirm && !window.confirm(button.dataset.confirm)) return;
+    button.disabled = true;
+    submitAttempt();
   });
 
   const deadline = root.dataset.deadline ? Date.parse(root.dataset.deadline) : null;
@@ -89,7 +114,7 @@
       display.parentElement.classList.toggle("urgent", left < 60000);
       if (left <= 0) {
         clearInterval(timer);
-        submitForm.submit();
+        submitAttempt();
       }
     };
     const timer = setInterval(tick, 250);

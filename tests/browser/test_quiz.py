@@ -43,13 +43,16 @@ def test_timed_random_quiz_with_a_reload(live_server_url, phone, shot):
         QuizRule.objects.create(quiz=quiz, category=Category.objects.get(slug=slug), count=2)
 
     page = phone
-    # Every answer the script saves goes the token lane (quizzes/access.py) and is accepted there.
-    answers = []
+    # Every answer the script saves, and the submission, go the token lane (quizzes/access.py) and are
+    # accepted there.
+    answers, submissions = [], []
     page.on(
         "response",
         lambda response: (
-            answers.append((response.request.headers.get("x-answer-token", ""), response.status))
-            if response.url.endswith("/answer/")
+            (answers if response.url.endswith("/answer/") else submissions).append(
+                (response.request.headers.get("x-answer-token", ""), response.status)
+            )
+            if response.url.endswith(("/answer/", "/submit/"))
             else None
         ),
     )
@@ -86,6 +89,8 @@ def test_timed_random_quiz_with_a_reload(live_server_url, phone, shot):
     page.get_by_role("button", name="提交答案").click()
 
     expect(page.locator(".score-big")).to_be_visible()
+    [(submit_token, submit_status)] = submissions
+    assert submit_token.count(":") == 2 and submit_status == 200
     expect(page.locator(".explanation")).to_have_count(6)
     expect(page.locator(".review-item").first).to_contain_text("为什么")
     shot(page, "quiz-review-zh-phone")

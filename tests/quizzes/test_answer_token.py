@@ -208,3 +208,48 @@ def test_a_trusted_origin_gets_the_lane(world, class_quiz, settings):
         == 403
     )
     assert answer(client, attempt, token=token, HTTP_ORIGIN="https://edu.example.cn").json()["ok"] is True
+
+
+def submit(client: Client, attempt: Attempt, *, token: str | None, **headers):
+    if token is not None:
+        headers["HTTP_X_ANSWER_TOKEN"] = token
+    headers.setdefault("HTTP_ORIGIN", ORIGIN)
+    return client.post(f"/attempts/{attempt.pk}/submit/", HTTP_ACCEPT="application/json", **headers)
+
+
+def test_the_token_submits_the_attempt_without_the_csrf_token(world, class_quiz):
+    client = signed_in(world.student)
+    attempt = start(client, class_quiz)
+    token = page_token(client, attempt)
+    assert answer(client, attempt, token=token).status_code == 200
+    response = submit(client, attempt, token=token)
+    assert response.status_code == 200
+    assert response.json() == {"ok": True, "review_url": f"/attempts/{attempt.pk}/review/"}
+    assert Attempt.objects.get(pk=attempt.pk).is_submitted
+    assert client.get(response.json()["review_url"]).status_code == 200
+    # A second submission changes nothing: the attempt was scored once.
+    submitted_at = Attempt.objects.get(pk=attempt.pk).submitted_at
+    assert submit(client, attempt, token=token).status_code == 200
+    assert Attempt.objects.get(pk=attempt.pk).submitted_at == submitted_at
+
+
+def test_a_submission_without_a_valid_token_goes_the_session_way(world, class_quiz):
+    client = signed_in(world.student)
+    attempt = start(client, class_quiz)
+    token = page_token(client, attempt)
+    other_client = signed_in(world.student)  # the same student in another browser
+    other_attempt_token = page_token(other_client, attempt)
+    for response in (
+        submit(client, attempt, token=None),  # no token, no CSRF token: refused
+        submit(client, attempt, token=other_attempt_token),  # signed for another session cookie
+        submit(client, attempt, token=f"{attempt.pk}:forged"),
+        submit(client, attempt, token=token, HTTP_ORIGIN="https://evil.example"),
+        submit(signed_in(world.teacher_a), attempt, token=token),  # another browser: another cookie
+    ):
+        assert response.status_code == 403
+    assert not Attempt.objects.get(pk=attempt.pk).is_submitted
+    # The plain form post, as without the script: the session's owner and the CSRF token.
+    csrf = client.cookies[settings.CSRF_COOKIE_NAME].value
+    response = client.post(f"/attempts/{attempt.pk}/submit/", {"csrfmiddlewaretoken": csrf})
+    assert response.status_code == 302 and response["Location"] == f"/attempts/{attempt.pk}/review/"
+    assert Attempt.objects.get(pk=attempt.pk).is_submitted
