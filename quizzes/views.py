@@ -1,5 +1,6 @@
 """Quiz pages: setting a quiz, taking it one question per screen, reviewing it, results and leaderboards."""
 
+import functools
 import secrets
 
 from django.contrib import messages
@@ -175,24 +176,29 @@ def attempt_take(request: HttpRequest, attempt_id) -> HttpResponse:
     )
 
 
-@csrf_exempt  # the token lane needs no CSRF token (quizzes/access.py); the session lane checks it
-@require_POST
-def attempt_answer(request: HttpRequest, attempt_id) -> HttpResponse:
-    """Save one answer. JSON for the page's script; a redirect for a plain form post.
+def token_or_session(action):
+    """A POST on an attempt through one of two lanes. The page's script sends the attempt's answer token and
+    skips the session (quizzes/access.py); every other request is checked by the session's owner and the
+    CSRF token, as any form. `action(request, attempt_id, owner=...)` gets the owner the lane stands for."""
 
-    The script's requests carry the attempt's answer token and skip the session (quizzes/access.py); every
-    other request is checked by the session's owner and the CSRF token, as any form."""
-    if access.holds_answer_token(request=request, attempt_id=attempt_id):
-        return _save_answer(request, attempt_id, owner=access.TOKEN_HOLDER)
-    return _save_answer_by_session(request, attempt_id)
+    @csrf_protect
+    def by_session(request: HttpRequest, attempt_id) -> HttpResponse:
+        return action(request, attempt_id, owner=selectors.attempt_owner(request=request))
+
+    @csrf_exempt  # the token lane needs no CSRF token; the session lane checks it
+    @require_POST
+    @functools.wraps(action)
+    def view(request: HttpRequest, attempt_id) -> HttpResponse:
+        if access.holds_answer_token(request=request, attempt_id=attempt_id):
+            return action(request, attempt_id, owner=access.TOKEN_HOLDER)
+        return by_session(request, attempt_id)
+
+    return view
 
 
-@csrf_protect
-def _save_answer_by_session(request: HttpRequest, attempt_id) -> HttpResponse:
-    return _save_answer(request, attempt_id, owner=selectors.attempt_owner(request=request))
-
-
-def _save_answer(request: HttpRequest, attempt_id, *, owner: access.AttemptOwner) -> HttpResponse:
+@token_or_session
+def attempt_answer(request: HttpRequest, attempt_id, *, owner: access.AttemptOwner) -> HttpResponse:
+    """Save one answer. JSON for the page's script; a redirect for a plain form post."""
     wants_json = "application/json" in request.headers.get("Accept", "")
     try:
         position = int(request.POST.get("position", ""))
@@ -233,23 +239,10 @@ def _save_answer(request: HttpRequest, attempt_id, *, owner: access.AttemptOwner
     return redirect(f"{reverse('attempt_take', args=[attempt_id])}?q={max(target, 0)}")
 
 
-@csrf_exempt  # the token lane needs no CSRF token (quizzes/access.py); the session lane checks it
-@require_POST
-def attempt_submit(request: HttpRequest, attempt_id) -> HttpResponse:
-    """Submit the attempt. The page's script sends the answer token and gets the review page's address as
-    JSON; a plain form post (no script, or the token refused) is checked by the session's owner and the CSRF
-    token, and redirected to the review."""
-    if access.holds_answer_token(request=request, attempt_id=attempt_id):
-        return _submit(request, attempt_id, owner=access.TOKEN_HOLDER)
-    return _submit_by_session(request, attempt_id)
-
-
-@csrf_protect
-def _submit_by_session(request: HttpRequest, attempt_id) -> HttpResponse:
-    return _submit(request, attempt_id, owner=selectors.attempt_owner(request=request))
-
-
-def _submit(request: HttpRequest, attempt_id, *, owner: access.AttemptOwner) -> HttpResponse:
+@token_or_session
+def attempt_submit(request: HttpRequest, attempt_id, *, owner: access.AttemptOwner) -> HttpResponse:
+    """Submit the attempt: the review page's address as JSON for the page's script; a redirect to it for a
+    plain form post."""
     attempt = services.attempt_submit_owned(attempt_id=attempt_id, owner=owner, now=timezone.now())
     if attempt is None:
         raise Http404("No such attempt.")
