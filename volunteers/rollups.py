@@ -38,10 +38,9 @@ COUNTED = "qk_counted_hours"
 def counting_condition(alias: str) -> str:
     """Raw SQL for HourRecord.objects.counting() on the hour record `alias`: approved, and not superseded by
     an approved correction."""
-    record = connection.ops.quote_name(HourRecord._meta.db_table)
     return (
         f"{alias}.status = 'approved' AND NOT EXISTS "
-        f"(SELECT 1 FROM {record} correction WHERE correction.corrects_id = {alias}.id "
+        f"(SELECT 1 FROM {_table(HourRecord)} correction WHERE correction.corrects_id = {alias}.id "
         "AND correction.status = 'approved')"
     )
 
