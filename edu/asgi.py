@@ -9,8 +9,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "edu.settings")
 # Django must be set up before the routing imports consumers (and through them, models).
 django.setup(set_prefix=False)
 
-from edu.handlers import SynchronousASGIHandler  # noqa: E402
+from edu.handlers import SynchronousASGIHandler, skip_twisted_form_parsing  # noqa: E402
 
+skip_twisted_form_parsing()  # daphne's requests leave POST bodies to Django (edu/handlers.py)
 django_asgi_app = SynchronousASGIHandler()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402

@@ -1,5 +1,7 @@
 """The ASGI handler of the site's HTTP requests: one thread hop per request, on threads that are kept."""
 
+import functools
+import inspect
 import os
 import threading
 import weakref
@@ -90,3 +92,35 @@ class SynchronousASGIHandler(ASGIHandler):
                 self._idle.append(executor)
                 return
         executor.shutdown(wait=False)
+
+
+def skip_twisted_form_parsing() -> bool:
+    """Tell daphne's HTTP requests not to parse POST bodies into Twisted's `request.args`.
+
+    Twisted parses every POST body with a form content type into `request.args` before daphne sees the
+    request: the Content-Type header through the email package (about a tenth of the server's CPU for a
+    saved answer, bench/quiz_answers.py), a URL-encoded body with parse_qs, and a multipart upload as a
+    whole email message in memory. daphne never reads `request.args`; it hands the raw body to Django,
+    which parses it itself (and refuses a malformed one with its own 400). Twisted's own switch for this is
+    the request's `parsePOSTFormSubmission` argument, which daphne does not set: its request class is
+    given it here. Called by edu/asgi.py, which daphne imports before it serves; a Twisted without that
+    argument is left as it is. Returns whether the switch is set."""
+    try:
+        from daphne.http_protocol import WebRequest
+        from twisted.web.http import Request
+    except ImportError:
+        return False
+    if getattr(WebRequest.__init__, "skips_form_parsing", False):
+        return True
+    if "parsePOSTFormSubmission" not in inspect.signature(Request.__init__).parameters:
+        return False
+    init = WebRequest.__init__
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        kwargs["parsePOSTFormSubmission"] = False
+        init(self, *args, **kwargs)
+
+    __init__.skips_form_parsing = True
+    WebRequest.__init__ = __init__
+    return True

@@ -198,3 +198,41 @@ def test_a_nul_character_is_a_bad_request(world, login, url):
     """On PostgreSQL a NUL in a lookup would be a DataError (500): every page refuses it first."""
     response = login(world.organiser_province).get(url)
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        (b"application/x-www-form-urlencoded", b"position=3&choice=1&choice=2"),
+        (
+            b"multipart/form-data; boundary=xyz",
+            b'--xyz\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--xyz--\r\n',
+        ),
+    ],
+)
+def test_daphne_leaves_post_bodies_to_django(content_type, body):
+    """daphne's requests (edu/asgi.py set them up) do not parse a form body into Twisted's request.args:
+    the body reaches the application as sent, and Twisted's parser of the Content-Type is never called."""
+    from unittest import mock
+
+    from daphne.http_protocol import WebRequest
+    from twisted.web import http
+    from twisted.web.test.requesthelper import DummyChannel
+
+    assert asgi.application is not None  # importing edu.asgi sets daphne up
+    assert handlers.skip_twisted_form_parsing() is True  # and doing it again changes nothing
+    channel = DummyChannel()
+    channel.factory = mock.Mock()
+    with (
+        mock.patch.object(WebRequest, "process") as process,
+        mock.patch.object(http, "_parseContentType", side_effect=AssertionError("parsed")) as parse,
+    ):
+        request = WebRequest(channel)
+        request.requestHeaders.setRawHeaders(b"Content-Type", [content_type])
+        request.gotLength(len(body))
+        request.handleContentChunk(body)
+        request.requestReceived(b"POST", b"/attempts/x/answer/?q=1", b"HTTP/1.1")
+    process.assert_called_once()
+    assert not parse.called
+    assert request.args == {b"q": [b"1"]}  # the query string only, as before
+    assert request.content.read() == body
