@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, Q, Subquery, Sum
+from django.db.models import OuterRef, Q, Subquery
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -416,7 +416,7 @@ def attempt_answer(
         if not submitted and expired:
             # Past the deadline the attempt closes with what was saved: scoring reads the whole attempt and
             # quiz (its row is locked already).
-            _score_and_close(_for_closing(Attempt.objects.filter(pk=attempt_id)).get(), now=now)
+            _score_and_close(_locked_for_closing(attempt_id=attempt_id, owner=TOKEN_HOLDER), now=now)
             closed = True
         elif not submitted:
             shown = sql.option_order(connection, option_order)
@@ -498,11 +498,7 @@ class _AnswerSQL:
         )
         where = f"{item('attempt')} = %s AND {item('position')} = %s"
         self._select = f"SELECT {columns} FROM {table(AttemptItem, 'i')} {joins} WHERE {where}"  # noqa: S608
-        self._owner_user = f" AND {attempt('user')} = %s"
-        self._owner_guest = f" AND {attempt('user')} IS NULL AND {attempt('guest_key')} = %s"
-        self._owner_either = (
-            f" AND ({attempt('user')} = %s OR ({attempt('user')} IS NULL AND {attempt('guest_key')} = %s))"
-        )
+        self._owner = _OwnerSQL(connection)
         self._lock = " FOR UPDATE OF a, i" if connection.features.has_select_for_update_of else ""
         self._fields = {
             name: AttemptItem._meta.get_field(name) for name in ("selected", "answered_at", "score")
@@ -527,21 +523,8 @@ class _AnswerSQL:
             Attempt._meta.pk.get_db_prep_value(attempt_id, connection),
             position,
         ]
-        sql = self._select
-        if owner.token_holder:
-            pass
-        elif owner.user_id is not None and owner.guest_key:
-            sql += self._owner_either
-            params += [owner.user_id, owner.guest_key]
-        elif owner.user_id is not None:
-            sql += self._owner_user
-            params.append(owner.user_id)
-        elif owner.guest_key:
-            sql += self._owner_guest
-            params.append(owner.guest_key)
-        else:
-            sql += " AND 1 = 0"
-        return sql + self._lock, params
+        condition, owner_params = self._owner.condition(owner)
+        return self._select + condition + self._lock, params + owner_params
 
     def update(
         self, connection, *, item_id: int, selected: list[int], answered_at: datetime, score: Decimal
@@ -577,37 +560,40 @@ def attempt_submit_owned(*, attempt_id, owner: AttemptOwner, now: datetime) -> A
     only the attempt's row is locked (a submission never waits for another attempt's at the same quiz).
     The score is summed by a statement of its own after the lock is held, so that it sees every answer
     committed before: an answer saved while the submission waited for the lock is in the score
-    (attempt_answer locks the attempt's row too)."""
-    attempts = Attempt.objects.filter(pk=attempt_id)
-    if not owner.token_holder:
-        attempts = attempts.filter(owner.q())
+    (attempt_answer locks the attempt's row too).
+
+    Submitting is the other hot path of a quiz (everyone hands in at the bell), so its statements are written
+    in SQL as the answer's are (_SubmitSQL): building them through the ORM cost more CPU than running them.
+    tests/quizzes/test_answer_sql.py holds them to the ORM's meaning."""
     with transaction.atomic():
-        locked = _for_closing(attempts.select_for_update(of=("self",))).first()
+        locked = _locked_for_closing(attempt_id=attempt_id, owner=owner)
         if locked is not None and not locked.is_submitted:
             _score_and_close(locked, now=now)
     return locked
 
 
-def _for_closing(attempts):
-    """What _score_and_close reads besides the attempt: its quiz, and whether the quiz is a lesson's or a
-    term's final exam (`in_term`)."""
-    from campaigns.models import Lesson, TermExam
-
-    return attempts.select_related("quiz").annotate(
-        in_term=Exists(Lesson.objects.filter(quiz_id=OuterRef("quiz_id")))
-        | Exists(TermExam.objects.filter(quiz_id=OuterRef("quiz_id")))
-    )
+def _locked_for_closing(*, attempt_id, owner: AttemptOwner) -> Attempt | None:
+    """The attempt with its quiz, and whether the quiz is a lesson's or a term's final exam (`in_term`), its
+    row locked; None if there is no such attempt of the owner's. Inside a transaction."""
+    sql = _SubmitSQL.for_connection(connection)
+    with connection.cursor() as cursor:
+        cursor.execute(*sql.select(connection, attempt_id=attempt_id, owner=owner))
+        row = cursor.fetchone()
+    return None if row is None else sql.attempt(connection, row)
 
 
 def _score_and_close(locked: Attempt, *, now: datetime) -> None:
-    """Inside the transaction that holds the attempt's row lock; `locked` as _for_closing reads it."""
-    score = locked.items.aggregate(total=Sum("score"))["total"] or Decimal(0)
-    locked.score = score.quantize(Decimal("0.01"))
-    locked.passed = marking.passed(
-        score=locked.score, max_score=locked.max_score, pass_mark_percent=locked.quiz.pass_mark
-    )
-    locked.submitted_at = min(now, locked.deadline) if locked.deadline else now
-    locked.save(update_fields=["score", "passed", "submitted_at"])
+    """Inside the transaction that holds the attempt's row lock; `locked` as _locked_for_closing reads it."""
+    sql = _SubmitSQL.for_connection(connection)
+    with connection.cursor() as cursor:
+        cursor.execute(*sql.total(connection, attempt_id=locked.pk))
+        score = sql.score(connection, cursor.fetchone()[0])
+        locked.score = score.quantize(Decimal("0.01"))
+        locked.passed = marking.passed(
+            score=locked.score, max_score=locked.max_score, pass_mark_percent=locked.quiz.pass_mark
+        )
+        locked.submitted_at = min(now, locked.deadline) if locked.deadline else now
+        cursor.execute(*sql.close(connection, attempt=locked))
     transaction.on_commit(lambda: signals.attempt_submitted.send(sender=Attempt, attempt=locked))
     if locked.user_id and locked.school_class_id and locked.in_term:
         # A student's attempt may finish a second-classroom lesson or be a term's final exam: the progress
@@ -615,6 +601,133 @@ def _score_and_close(locked: Attempt, *, now: datetime) -> None:
         from campaigns.lessons import progress_attempt_submitted
 
         progress_attempt_submitted(attempt=locked, now=now)
+
+
+class _OwnerSQL:
+    """The owner's condition on an attempt aliased `a` (AttemptOwner.q in SQL): "" for a token holder."""
+
+    def __init__(self, connection) -> None:
+        quote = connection.ops.quote_name
+        user = f"a.{quote(Attempt._meta.get_field('user').column)}"
+        guest_key = f"a.{quote(Attempt._meta.get_field('guest_key').column)}"
+        self._user = f" AND {user} = %s"
+        self._guest = f" AND {user} IS NULL AND {guest_key} = %s"
+        self._either = f" AND ({user} = %s OR ({user} IS NULL AND {guest_key} = %s))"
+
+    def condition(self, owner: AttemptOwner) -> tuple[str, list]:
+        if owner.token_holder:
+            return "", []
+        if owner.user_id is not None and owner.guest_key:
+            return self._either, [owner.user_id, owner.guest_key]
+        if owner.user_id is not None:
+            return self._user, [owner.user_id]
+        if owner.guest_key:
+            return self._guest, [owner.guest_key]
+        return " AND 1 = 0", []
+
+
+class _SubmitSQL:
+    """The statements of a submission for one database backend, built once from the models' metadata.
+
+    The select reads every column of the attempt and of its quiz, as select_related("quiz") would, and
+    whether a lesson or a term's final exam uses the quiz, locking the attempt's row only (PostgreSQL: FOR
+    UPDATE OF the attempt; SQLite: the transaction begins IMMEDIATE, settings.py); the owner's condition is
+    part of it. Its values go through the fields' converters, as the ORM's would. The total sums the items'
+    scores; the close writes the score, the verdict and the time. Only quoted table and column names from
+    the models go into the text; every value is a parameter, adapted by its field."""
+
+    _built: dict[tuple[str, str], "_SubmitSQL"] = {}
+
+    def __init__(self, connection) -> None:
+        from campaigns.models import Lesson, TermExam
+
+        quote = connection.ops.quote_name
+
+        def column(model, name: str, alias: str) -> str:
+            return f"{alias}.{quote(model._meta.get_field(name).column)}"
+
+        def table(model, alias: str) -> str:
+            return f"{quote(model._meta.db_table)} {alias}"
+
+        def converters(field) -> list:
+            col = field.get_col(field.model._meta.db_table)
+            return [
+                (converter, col)
+                for converter in connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+            ]
+
+        self._attempt_fields = Attempt._meta.concrete_fields
+        self._quiz_fields = Quiz._meta.concrete_fields
+        self._converters = [converters(field) for field in (*self._attempt_fields, *self._quiz_fields)]
+        columns = ", ".join(
+            [f"a.{quote(field.column)}" for field in self._attempt_fields]
+            + [f"q.{quote(field.column)}" for field in self._quiz_fields]
+        )
+        in_term = " OR ".join(
+            f"EXISTS (SELECT 1 FROM {table(model, 'u')} WHERE {column(model, 'quiz', 'u')} = "  # noqa: S608
+            f"{column(Attempt, 'quiz', 'a')})"
+            for model in (Lesson, TermExam)
+        )
+        self._select = (
+            f"SELECT {columns}, ({in_term}) FROM {table(Attempt, 'a')} "  # noqa: S608 - names from the models
+            f"JOIN {table(Quiz, 'q')} ON {column(Quiz, 'id', 'q')} = {column(Attempt, 'quiz', 'a')} "
+            f"WHERE {column(Attempt, 'id', 'a')} = %s"
+        )
+        self._owner = _OwnerSQL(connection)
+        self._lock = " FOR UPDATE OF a" if connection.features.has_select_for_update_of else ""
+        score = AttemptItem._meta.get_field("score")
+        self._score_converters = converters(score)
+        self._score_field = score
+        self._total = (
+            f"SELECT SUM({quote(score.column)}) FROM {quote(AttemptItem._meta.db_table)} "  # noqa: S608
+            f"WHERE {quote(AttemptItem._meta.get_field('attempt').column)} = %s"
+        )
+        self._close_fields = [Attempt._meta.get_field(name) for name in ("score", "passed", "submitted_at")]
+        assignments = ", ".join(f"{quote(field.column)} = %s" for field in self._close_fields)
+        self._close = (
+            f"UPDATE {quote(Attempt._meta.db_table)} SET {assignments} "  # noqa: S608
+            f"WHERE {quote(Attempt._meta.pk.column)} = %s"
+        )
+
+    @classmethod
+    def for_connection(cls, connection) -> "_SubmitSQL":
+        key = (connection.alias, connection.vendor)
+        built = cls._built.get(key)
+        if built is None:
+            built = cls._built[key] = cls(connection)
+        return built
+
+    def select(self, connection, *, attempt_id, owner: AttemptOwner) -> tuple[str, list]:
+        condition, owner_params = self._owner.condition(owner)
+        params = [Attempt._meta.pk.get_db_prep_value(attempt_id, connection), *owner_params]
+        return self._select + condition + self._lock, params
+
+    def attempt(self, connection, row) -> Attempt:
+        values = []
+        for value, converters in zip(row, self._converters, strict=False):
+            for converter, col in converters:
+                value = converter(value, col, connection)
+            values.append(value)
+        split = len(self._attempt_fields)
+        attempt = Attempt.from_db(connection.alias, [f.attname for f in self._attempt_fields], values[:split])
+        quiz = Quiz.from_db(connection.alias, [f.attname for f in self._quiz_fields], values[split:])
+        Attempt._meta.get_field("quiz").set_cached_value(attempt, quiz)
+        attempt.in_term = bool(row[-1])
+        return attempt
+
+    def total(self, connection, *, attempt_id) -> tuple[str, list]:
+        return self._total, [Attempt._meta.pk.get_db_prep_value(attempt_id, connection)]
+
+    def score(self, connection, value) -> Decimal:
+        if value is None:
+            return Decimal(0)
+        for converter, col in self._score_converters:
+            value = converter(value, col, connection)
+        return value
+
+    def close(self, connection, *, attempt: Attempt) -> tuple[str, list]:
+        params = [f.get_db_prep_save(getattr(attempt, f.attname), connection) for f in self._close_fields]
+        return self._close, [*params, Attempt._meta.pk.get_db_prep_value(attempt.pk, connection)]
 
 
 def attempt_close_if_expired(*, attempt: Attempt, now: datetime) -> Attempt:

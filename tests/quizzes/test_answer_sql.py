@@ -1,13 +1,14 @@
-"""Saving an answer is written in SQL (quizzes/services._AnswerSQL): these tests hold it to what the ORM
-would mean, on SQLite and on PostgreSQL alike: the marking, the owner's condition, the deadline, and the
-race with a submission."""
+"""Saving an answer and submitting an attempt are written in SQL (quizzes/services._AnswerSQL and
+_SubmitSQL): these tests hold them to what the ORM would mean, on SQLite and on PostgreSQL alike: the
+marking, the owner's condition, the deadline, what a submission reads and writes, and the race of answers
+with a submission."""
 
 import itertools
 import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from quizzes import marking, services
@@ -157,3 +158,79 @@ def test_answers_racing_a_submission_are_counted_or_refused(world, kinds):
         stored = {item.position: item for item in attempt.items.all()}
         assert {p for p, item in stored.items() if item.answered_at is not None} == saved
         assert attempt.score == sum((item.score or 0) for item in stored.values()) == len(saved)
+
+
+def test_the_submission_reads_the_attempt_and_its_quiz_as_the_orm_does(world, kinds):
+    """Every field of the attempt and of its quiz, converted as the ORM converts them (times, ids, decimals,
+    JSON), and whether a lesson or a term's final exam uses the quiz."""
+    from campaigns.models import TermExam
+    from tests.campaigns.test_lessons import lesson, make_quiz, term_with_school
+
+    quiz = quiz_of(kinds, time_limit_minutes=10, pass_mark=70, shuffle_options=True)
+    term = term_with_school(world)
+    in_lesson = make_quiz(world, term, title="一课")
+    lesson(term, quiz=in_lesson)
+    final = make_quiz(world, term, title="期末")
+    TermExam.objects.create(term=term, grade=7, quiz=final)
+    now = timezone.now()
+    for each, in_term in ((quiz, False), (in_lesson, True), (final, True)):
+        attempt = services.attempt_start(quiz=each, user=world.student, now=now)
+        with transaction.atomic():
+            read = services._locked_for_closing(attempt_id=attempt.pk, owner=TOKEN_HOLDER)
+        expected = Attempt.objects.select_related("quiz").get(pk=attempt.pk)
+        for model, got, want in ((Attempt, read, expected), (Quiz, read.quiz, expected.quiz)):
+            for field in model._meta.concrete_fields:
+                value = getattr(got, field.attname)
+                assert value == getattr(want, field.attname), field.name
+                assert type(value) is type(getattr(want, field.attname)), field.name
+        assert read.in_term is in_term
+        assert read._state.db == expected._state.db and not read._state.adding
+
+
+def test_the_submission_scores_as_the_orm_sums(world, kinds):
+    """Partial credit leaves thirds in the items' scores: the submitted score is their sum to two places
+    (1 + 1 + 0.667 = 2.67 of 4), and the verdict is the marking rule's on either side of the pass mark."""
+    partial = kinds[3].current_version
+    type(partial).objects.filter(pk=partial.pk).update(partial_credit=True)
+    now = timezone.now()
+    for pass_mark, passed in ((66, True), (67, False)):
+        quiz = quiz_of(kinds, pass_mark=pass_mark, shuffle_questions=False, shuffle_options=False)
+        attempt = services.attempt_start(quiz=quiz, user=world.student, now=now)
+        owner = AttemptOwner(user_id=world.student.pk)
+        for position, selected in ((0, [1]), (1, [0]), (3, [0, 2])):  # right, right, two of three
+            services.attempt_answer(
+                attempt_id=attempt.pk, owner=owner, position=position, selected=selected, now=now
+            )
+        assert services.attempt_submit_owned(attempt_id=attempt.pk, owner=owner, now=now) is not None
+        attempt.refresh_from_db()
+        total = sum(item.score or 0 for item in attempt.items.all())
+        assert attempt.score == total.quantize(Decimal("0.01")) == Decimal("2.67")
+        assert (
+            attempt.passed
+            is passed
+            is marking.passed(score=attempt.score, max_score=attempt.max_score, pass_mark_percent=pass_mark)
+        )
+        assert attempt.submitted_at == now
+
+
+def test_the_submission_owner_condition(world, kinds):
+    quiz = quiz_of(kinds[:1])
+    now = timezone.now()
+    mine = services.attempt_start(quiz=quiz, user=world.student, now=now)
+    guests = services.attempt_start(quiz=quiz, user=None, guest_key="key-1", guest_name="路人", now=now)
+    refused = [
+        (mine, AttemptOwner(user_id=world.teacher_a.pk)),
+        (mine, AttemptOwner(guest_key="key-1")),
+        (mine, AttemptOwner()),
+        (guests, AttemptOwner(user_id=world.student.pk)),
+        (guests, AttemptOwner(guest_key="key-2")),
+    ]
+    for attempt, owner in refused:
+        assert services.attempt_submit_owned(attempt_id=attempt.pk, owner=owner, now=now) is None
+    assert not Attempt.objects.filter(submitted_at__isnull=False).exists()
+    for attempt, owner in (
+        (mine, AttemptOwner(user_id=world.student.pk, guest_key="key-9")),
+        (guests, AttemptOwner(user_id=world.student.pk, guest_key="key-1")),
+    ):
+        assert services.attempt_submit_owned(attempt_id=attempt.pk, owner=owner, now=now).is_submitted
+    assert Attempt.objects.filter(submitted_at__isnull=False).count() == 2
