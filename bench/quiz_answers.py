@@ -12,12 +12,21 @@ What it measures, per database (the embedded SQLite default and PostgreSQL):
 - `answer_session`: the same without the token, as without the script: the session, the user and the CSRF
   check, then the same save;
 - `submit`: `POST /attempts/<uuid>/submit/` as the quiz page's script sends it (the answer token, no body),
-  once for every student's attempt; without the script it is a form post through the session, whose cost
-  the `answer_session` and `bare_auth` phases show.
+  once for each attempt of the round's students; without the script it is a form post through the
+  session, whose cost the `answer_session` and `bare_auth` phases show.
 
-For each phase: requests, errors (anything but 2xx/3xx), requests per second, p50/p95/max latency; the
-answer rate as a share of the bare ceiling; the server's CPU time (per phase and in all) and peak RSS, from
-/proc. The last line printed is one JSON object with every figure.
+The phases run in turn, and the whole sequence is repeated --rounds times (3 by default) against the same
+server: on a shared machine the speed of the CPU drifts by tens of percent within minutes, and a rate
+measured minutes away from its ceiling would compare two different machines. Each round's answer and
+submit rates are divided by the same round's bare rate, and the median of the rounds is the share
+reported. Each round's submit phase hands in its own slice of the students (not the ones the answer
+phases use).
+
+For each phase: requests, errors (anything but 2xx/3xx), requests per second (the median of the rounds),
+p50/p95 (medians of the rounds) and max latency; the answer and submit rates as shares of the bare ceiling,
+per round and their median; the server's CPU time (per phase and in all) and peak RSS, from /proc; and the
+whole machine's busy CPU per request ("all ms/req": the server, the database server, the load generator).
+The last line printed is one JSON object with every figure.
 
 How: the script makes a fresh database (a SQLite file under the temporary directory, or a PostgreSQL
 database `qk_bench_quiz_<pid>`), migrates it and creates a school, a class, N students, a published class
@@ -30,7 +39,7 @@ the PostgreSQL database dropped at the end, also on error.
 
 Run it from the repository root:
 
-    .venv/bin/python bench/quiz_answers.py                       # both databases, 200 students, 32 clients
+    .venv/bin/python bench/quiz_answers.py                       # both databases, 1000 students, 32 clients
     .venv/bin/python bench/quiz_answers.py --db sqlite --duration 5
     .venv/bin/python bench/quiz_answers.py --db sqlite --conn-max-age 600   # DB_CONN_MAX_AGE, SQLite only
 
@@ -57,6 +66,7 @@ import resource
 import secrets
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -89,9 +99,10 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--students", type=int, default=200)
+    parser.add_argument("--students", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per phase")
+    parser.add_argument("--duration", type=float, default=5.0, help="measured seconds per phase and round")
+    parser.add_argument("--rounds", type=int, default=3, help="times the sequence of phases runs")
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds before each phase")
     parser.add_argument("--port", type=int, default=0, help="server port (default: a free one)")
     parser.add_argument(
@@ -127,6 +138,10 @@ def main() -> None:
         parser.error(f"--phases: choose among {', '.join(PHASES)}")
     if not 1 <= args.concurrency <= args.students:
         parser.error("--concurrency must be between 1 and --students (each client is one student)")
+    if not 1 <= args.rounds <= 20:
+        parser.error("--rounds must be between 1 and 20")
+    if "submit" in args.phases and len(submit_slices(args, list(range(args.students)))[-1]) == 0:
+        parser.error("--students: too few for a slice of submissions in every round")
     if args.port == 8000:
         parser.error("port 8000 is taken by the development server; choose another")
     if not 0 < args.duration <= 600 or not 0 <= args.warmup <= 60:
@@ -209,39 +224,54 @@ def run_database(db: str, args: argparse.Namespace) -> dict:
                 "conn_max_age": args.conn_max_age if args.conn_max_age is not None else 0,
                 "drop_middleware": args.drop_middleware,
                 "phases": args.phases,
+                "rounds": args.rounds,
                 "loadavg_before": Path("/proc/loadavg").read_text().split()[:3],
             }
         }
-        for phase in args.phases:
-            spec = {
-                "port": port,
-                "phase": phase,
-                "clients": clients["clients"],
-                "concurrency": args.concurrency,
-                "duration": args.duration,
-                "warmup": 0 if phase == "submit" else args.warmup,
-                "questions": QUESTIONS,
-                "cookie_names": clients["cookie_names"],
-                "out": str(workdir / f"load-{phase}.json"),
-            }
-            cpu_before, wall_before = proc_cpu_seconds(server.pid), time.perf_counter()
-            run_internal("load", spec, os.environ.copy(), workdir, limit=args.warmup + args.duration + 120)
-            cpu = proc_cpu_seconds(server.pid) - cpu_before
-            wall = time.perf_counter() - wall_before
-            figures = json.loads(Path(spec["out"]).read_text())
-            figures["server_cpu_s"] = round(cpu, 2)
-            figures["server_cpu_pct"] = round(100 * cpu / figures.pop("phase_wall_s", wall), 1)
-            # CPU per request, over every request of the phase (warm-up included): steadier than the
-            # rate on a machine whose other core is busy with the load generator and other work.
-            figures["server_cpu_ms_per_request"] = round(1000 * cpu / max(1, figures["sent"]), 2)
-            result[phase] = figures
-            if server.poll() is not None:
-                raise RuntimeError(f"the server exited during {phase}: {tail(log_path)}")
+        rounds: dict[str, list[dict]] = {phase: [] for phase in args.phases}
+        slices = submit_slices(args, clients["clients"])
+        for number in range(args.rounds):
+            for phase in args.phases:
+                spec = {
+                    "port": port,
+                    "phase": phase,
+                    "clients": slices[number] if phase == "submit" else clients["clients"],
+                    "concurrency": args.concurrency,
+                    "duration": args.duration,
+                    "warmup": 0 if phase == "submit" else args.warmup,
+                    "questions": QUESTIONS,
+                    "cookie_names": clients["cookie_names"],
+                    "out": str(workdir / f"load-{phase}.json"),
+                }
+                cpu_before, wall_before = proc_cpu_seconds(server.pid), time.perf_counter()
+                machine_before = machine_busy_seconds()
+                limit = args.warmup + args.duration + 120
+                run_internal("load", spec, os.environ.copy(), workdir, limit=limit)
+                cpu = proc_cpu_seconds(server.pid) - cpu_before
+                machine = machine_busy_seconds() - machine_before
+                wall = time.perf_counter() - wall_before
+                figures = json.loads(Path(spec["out"]).read_text())
+                figures["server_cpu_s"] = round(cpu, 2)
+                figures["server_cpu_pct"] = round(100 * cpu / figures.pop("phase_wall_s", wall), 1)
+                # CPU per request, over every request of the phase (warm-up included): steadier than the
+                # rate on a machine whose other core is busy with the load generator and other work.
+                figures["server_cpu_ms_per_request"] = round(1000 * cpu / max(1, figures["sent"]), 2)
+                # Everything the machine did meanwhile (the database server, the load generator, …).
+                figures["machine_cpu_s"] = round(machine, 2)
+                rounds[phase].append(figures)
+                if server.poll() is not None:
+                    raise RuntimeError(f"the server exited during {phase}: {tail(log_path)}")
+        for phase, figures in rounds.items():
+            result[phase] = merge_rounds(figures)
         for phase in ("answer", "submit"):
             for ceiling in ("bare", "bare_post", "bare_auth"):
                 if phase in result and ceiling in result:
-                    share = 100 * result[phase]["rps"] / result[ceiling]["rps"]
-                    result[f"{phase}_pct_of_{ceiling}"] = round(share, 1)
+                    shares = [
+                        round(100 * mine["rps"] / theirs["rps"], 1) if theirs["rps"] else 0.0
+                        for mine, theirs in zip(rounds[phase], rounds[ceiling], strict=True)
+                    ]
+                    result[f"{phase}_pct_of_{ceiling}"] = round(statistics.median(shares), 1)
+                    result[f"{phase}_pct_of_{ceiling}_rounds"] = shares
         result["server"] = {
             "cpu_s": round(proc_cpu_seconds(server.pid), 2),
             "peak_rss_mb": round(proc_status_kb(server.pid, "VmHWM") / 1024, 1),
@@ -265,6 +295,42 @@ def run_database(db: str, args: argparse.Namespace) -> dict:
             path.unlink()
         with contextlib.suppress(OSError):
             workdir.rmdir()
+
+
+def submit_slices(args: argparse.Namespace, clients: list) -> list[list]:
+    """The students each round's submit phase hands in: slices of those the answer phases leave alone."""
+    answering = args.concurrency if set(ANSWER_PHASES) & set(args.phases) else 0
+    rest = clients[answering:]
+    size = len(rest) // args.rounds
+    return [rest[number * size : (number + 1) * size] for number in range(args.rounds)]
+
+
+def merge_rounds(rounds: list[dict]) -> dict:
+    """One phase's figures over its rounds: counts and CPU summed, rates and quantiles their medians."""
+    statuses: Counter[str] = Counter()
+    for figures in rounds:
+        statuses.update(figures["statuses"])
+    cpu = sum(figures["server_cpu_s"] for figures in rounds)
+    sent = sum(figures["sent"] for figures in rounds)
+    return {
+        "requests": sum(figures["requests"] for figures in rounds),
+        "errors": sum(figures["errors"] for figures in rounds),
+        "rps": statistics.median(figures["rps"] for figures in rounds),
+        "p50_ms": statistics.median(figures["p50_ms"] for figures in rounds),
+        "p95_ms": statistics.median(figures["p95_ms"] for figures in rounds),
+        "max_ms": max(figures["max_ms"] for figures in rounds),
+        "statuses": dict(statuses),
+        "first_errors": [error for figures in rounds for error in figures["first_errors"]][:5],
+        "sent": sent,
+        "generator_cpu_pct": statistics.median(figures["generator_cpu_pct"] for figures in rounds),
+        "server_cpu_s": round(cpu, 2),
+        "server_cpu_pct": statistics.median(figures["server_cpu_pct"] for figures in rounds),
+        "server_cpu_ms_per_request": round(1000 * cpu / max(1, sent), 2),
+        "machine_cpu_ms_per_request": round(
+            1000 * sum(figures["machine_cpu_s"] for figures in rounds) / max(1, sent), 2
+        ),
+        "rounds": rounds,
+    }
 
 
 def _errors_in_log(path: Path) -> bool:
@@ -368,6 +434,12 @@ def proc_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def machine_busy_seconds() -> float:
+    """CPU time of the whole machine that was not idle or waiting for I/O, from /proc/stat."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / CLK_TCK
+
+
 def proc_status_kb(pid: int, key: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(f"{key}:"):
@@ -385,14 +457,15 @@ def print_database(db: str, result: dict) -> None:
     params = result["params"]
     print(
         f"\n== {db}: {params['students']} students, {params['concurrency']} clients, "
-        f"{params['duration_s']:g} s per phase after {params['warmup_s']:g} s warm-up, "
+        f"{params['rounds']} rounds of {params['duration_s']:g} s per phase "
+        f"after {params['warmup_s']:g} s warm-up, "
         f"DB_CONN_MAX_AGE={params['conn_max_age']}, redis={'on' if params['redis'] else 'off'}"
         + (f", without middleware {params['drop_middleware']}" if params["drop_middleware"] else "")
         + f"; load average before {' '.join(params['loadavg_before'])}"
     )
     print(
         f"{'phase':<14} {'requests':>8} {'errors':>6} {'rps':>8} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} "
-        f"{'srv cpu s':>9} {'srv cpu%':>8} {'cpu ms/req':>10} {'gen cpu%':>8}"
+        f"{'srv cpu s':>9} {'srv cpu%':>8} {'cpu ms/req':>10} {'all ms/req':>10} {'gen cpu%':>8}"
     )
     for phase in PHASES:
         if phase not in result:
@@ -401,7 +474,8 @@ def print_database(db: str, result: dict) -> None:
         print(
             f"{phase:<14} {f['requests']:>8} {f['errors']:>6} {f['rps']:>8.1f} {f['p50_ms']:>8.1f} "
             f"{f['p95_ms']:>8.1f} {f['max_ms']:>8.1f} {f['server_cpu_s']:>9.2f} {f['server_cpu_pct']:>8.1f} "
-            f"{f['server_cpu_ms_per_request']:>10.2f} {f['generator_cpu_pct']:>8.1f}"
+            f"{f['server_cpu_ms_per_request']:>10.2f} {f['machine_cpu_ms_per_request']:>10.2f} "
+            f"{f['generator_cpu_pct']:>8.1f}"
         )
         for status, count in f["statuses"].items():
             if not status.startswith(("2", "3")):
@@ -417,15 +491,19 @@ def print_database(db: str, result: dict) -> None:
                 )
                 if key in result
             ]
-            print(f"{phase} rps = {', '.join(shares)} (goal: at least 50% of bare)")
+            print(f"{phase} rps = {', '.join(shares)} (medians of the rounds; goal: at least 50% of bare)")
+            rounds = ", ".join(f"{share}%" for share in result[f"{phase}_pct_of_bare_rounds"])
+            print(f"    {phase} rps / bare GET rps, round by round: {rounds}")
     print(f"server: {result['server']['cpu_s']} s CPU in all, peak RSS {result['server']['peak_rss_mb']} MB")
     print(f"check: {result['check']}", flush=True)
     check = result["check"]
     ran = result["params"]["phases"]
-    if ("submit" in ran and check["attempts_submitted"] != params["students"]) or (
+    slices = submit_slices(argparse.Namespace(**params), list(range(params["students"])))
+    handed_in = sum(len(part) for part in slices)
+    if ("submit" in ran and check["attempts_submitted"] != handed_in) or (
         set(ANSWER_PHASES) & set(ran) and not check["items_answered"]
     ):
-        print(f"WARNING: expected {params['students']} attempts submitted and answers saved: {check}")
+        print(f"WARNING: expected {handed_in} attempts submitted and answers saved: {check}")
     for phase in ANSWER_PHASES:
         if result.get(phase, {}).get("errors"):
             errors = result[phase]["errors"]
