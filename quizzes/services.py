@@ -4,6 +4,7 @@ Concurrency is left to the database: one open attempt per person (a partial uniq
 by a conditional UPDATE, and a submission that only the first of two simultaneous requests can make.
 """
 
+import contextlib
 import random
 import uuid
 from collections.abc import Sequence
@@ -379,20 +380,86 @@ def attempt_answer(
 ) -> SavedAnswer:
     """Save one answer the moment it is given. `selected` holds indices into the options as shown.
 
-    One query finds the item and locks its attempt's row, so a submission running at the same moment either
-    sees this answer or comes strictly before it (and then the answer is refused, never lost silently).
+    A submission running at the same moment either sees this answer or comes strictly before it (and then
+    the answer is refused, never lost silently): the answer's write holds a lock on its attempt's row, which
+    the submission waits for before it sums the score (attempt_submit_owned).
 
-    This is the hot path of every quiz, so its two statements are written in SQL (_AnswerSQL): building
-    the same query through the ORM cost more CPU than the rest of the request. The tests of
-    tests/quizzes/test_answer_sql.py hold them to the ORM's meaning.
+    This is the hot path of every quiz, so its statements are written in SQL (_AnswerSQL): building the
+    same queries through the ORM cost more CPU than the rest of the request. On PostgreSQL the answer is
+    two statements outside a transaction (_answer_by_conditional_write): a read, then one write that
+    applies only while the attempt is open, two round trips to the server instead of four. Whatever that
+    write does not settle, and every answer on SQLite, goes the way of one transaction that locks the
+    attempt first (_answer_in_transaction). The tests of tests/quizzes/test_answer_sql.py hold both to the
+    ORM's meaning.
     """
     sql = _AnswerSQL.for_connection(connection)
+    if sql.conditional_write and 0 <= position <= _MAX_POSITION:
+        saved = _answer_by_conditional_write(
+            sql, attempt_id=attempt_id, owner=owner, position=position, selected=selected, now=now
+        )
+        if saved is not None:
+            return saved
+    return _answer_in_transaction(
+        sql, attempt_id=attempt_id, owner=owner, position=position, selected=selected, now=now
+    )
+
+
+def _answer_by_conditional_write(
+    sql: "_AnswerSQL",
+    *,
+    attempt_id,
+    owner: AttemptOwner,
+    position: int,
+    selected: Sequence[int],
+    now: datetime,
+) -> SavedAnswer | None:
+    """PostgreSQL: read the item without a lock, then write the answer with one statement whose conditions
+    are the attempt's being open (not submitted, before its deadline) and, where the quiz reveals answers at
+    once, the question's being unanswered; the statement share-locks the attempt's row, as a submission
+    locks it for update. None when the write did not apply or the read found nothing to write (no such
+    item, the attempt past its deadline): the caller then answers in a transaction, which decides."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            *sql.select(connection, attempt_id=attempt_id, owner=owner, position=position, now=now)
+        )
+        row = cursor.fetchone()
+        if row is None or (not row[7] and row[8]):  # no such item; or open and past its deadline
+            return None
+        answer = _checked_answer(sql, row, selected=selected)
+        cursor.execute(
+            *sql.conditional_update(
+                connection,
+                attempt_id=attempt_id,
+                item_id=answer.item_id,
+                selected=answer.chosen,
+                answered_at=now,
+                score=answer.score,
+                unanswered=answer.reveal,
+            )
+        )
+        if cursor.rowcount != 1:
+            return None
+    return answer.saved(attempt_id=attempt_id, position=position, now=now)
+
+
+def _answer_in_transaction(
+    sql: "_AnswerSQL",
+    *,
+    attempt_id,
+    owner: AttemptOwner,
+    position: int,
+    selected: Sequence[int],
+    now: datetime,
+) -> SavedAnswer:
+    """One query finds the item and locks its attempt's row (and the item's), then the answer is written."""
     closed = False
     with transaction.atomic(), connection.cursor() as cursor:
         row = None
         if 0 <= position <= _MAX_POSITION:  # beyond the column's range no question is there
             cursor.execute(
-                *sql.select(connection, attempt_id=attempt_id, owner=owner, position=position, now=now)
+                *sql.select(
+                    connection, attempt_id=attempt_id, owner=owner, position=position, now=now, lock=True
+                )
             )
             row = cursor.fetchone()
         if row is None:
@@ -400,58 +467,90 @@ def attempt_answer(
             if not (owned if owner.token_holder else owned.filter(owner.q())).exists():
                 raise QuizError("no_such_attempt", _("There is no such attempt."))
             raise QuizError("no_such_question", _("There is no such question in this attempt."))
-        (
-            item_id,
-            version_id,
-            option_order,
-            answered,
-            kind,
-            correct,
-            partial_credit,
-            submitted,
-            expired,
-            review,
-        ) = row
-        reveal = review == Quiz.Review.AFTER_EACH
+        submitted, expired = row[7], row[8]
         if not submitted and expired:
             # Past the deadline the attempt closes with what was saved: scoring reads the whole attempt and
             # quiz (its row is locked already).
             _score_and_close(_locked_for_closing(attempt_id=attempt_id, owner=TOKEN_HOLDER), now=now)
             closed = True
         elif not submitted:
-            shown = sql.option_order(connection, option_order)
-            if not selected or any(
-                not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < len(shown) for i in selected
-            ):
-                raise QuizError("invalid_choice", _("Choose one of the options."))
-            if kind != "multiple" and len(set(selected)) != 1:
-                raise QuizError("one_choice_only", _("Choose exactly one option."))
-            if answered and reveal:
-                # The answer was shown right away, so it cannot be changed afterwards.
-                raise QuizError("already_answered", _("You have already answered this question."))
-            chosen = sorted({shown[i] for i in selected})
-            score = marking.mark(
-                kind=kind,
-                correct=sql.correct(connection, correct),
-                selected=chosen,
-                partial_credit=bool(partial_credit),
-            )
+            answer = _checked_answer(sql, row, selected=selected)
             cursor.execute(
-                *sql.update(connection, item_id=item_id, selected=chosen, answered_at=now, score=score)
+                *sql.update(
+                    connection,
+                    item_id=answer.item_id,
+                    selected=answer.chosen,
+                    answered_at=now,
+                    score=answer.score,
+                )
             )
     if closed or submitted:
         raise QuizError("attempt_closed", _("This attempt is closed; answers are no longer accepted."))
-    item = AttemptItem(
-        id=item_id,
-        attempt_id=attempt_id,
-        position=position,
-        version_id=version_id,
-        option_order=shown,
+    return answer.saved(attempt_id=attempt_id, position=position, now=now)
+
+
+@dataclass(frozen=True)
+class _CheckedAnswer:
+    item_id: int
+    version_id: int
+    shown: list[int]
+    chosen: list[int]
+    score: Decimal
+    reveal: bool
+
+    def saved(self, *, attempt_id, position: int, now: datetime) -> SavedAnswer:
+        item = AttemptItem(
+            id=self.item_id,
+            attempt_id=attempt_id,
+            position=position,
+            version_id=self.version_id,
+            option_order=self.shown,
+            selected=self.chosen,
+            answered_at=now,
+            score=self.score,
+        )
+        return SavedAnswer(item=item, reveal=self.reveal)
+
+
+def _checked_answer(sql: "_AnswerSQL", row, *, selected: Sequence[int]) -> _CheckedAnswer:
+    """The answer to write for the item `row` (as _AnswerSQL.select reads it), or the QuizError that refuses
+    it: the attempt closed, a choice not among the options, two choices for a single-choice question, or a
+    changed answer where the quiz showed the right one at once."""
+    (
+        item_id,
+        version_id,
+        option_order,
+        answered,
+        kind,
+        correct,
+        partial_credit,
+        submitted,
+        _expired,
+        review,
+    ) = row
+    if submitted:
+        raise QuizError("attempt_closed", _("This attempt is closed; answers are no longer accepted."))
+    reveal = review == Quiz.Review.AFTER_EACH
+    shown = sql.option_order(connection, option_order)
+    if not selected or any(
+        not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < len(shown) for i in selected
+    ):
+        raise QuizError("invalid_choice", _("Choose one of the options."))
+    if kind != "multiple" and len(set(selected)) != 1:
+        raise QuizError("one_choice_only", _("Choose exactly one option."))
+    if answered and reveal:
+        # The answer was shown right away, so it cannot be changed afterwards.
+        raise QuizError("already_answered", _("You have already answered this question."))
+    chosen = sorted({shown[i] for i in selected})
+    score = marking.mark(
+        kind=kind,
+        correct=sql.correct(connection, correct),
         selected=chosen,
-        answered_at=now,
-        score=score,
+        partial_credit=bool(partial_credit),
     )
-    return SavedAnswer(item=item, reveal=reveal)
+    return _CheckedAnswer(
+        item_id=item_id, version_id=version_id, shown=shown, chosen=chosen, score=score, reveal=reveal
+    )
 
 
 # AttemptItem.position is a small integer: a position beyond it names no question (and would not fit SQLite's
@@ -463,12 +562,15 @@ class _AnswerSQL:
     """The statements of attempt_answer for one database backend, built once from the models' metadata.
 
     The select reads the item at (attempt, position), its question version's marking fields, whether the
-    attempt is submitted or past its deadline, and the quiz's review rule, locking the attempt's row and
-    the item's (PostgreSQL: FOR UPDATE OF both, so that a second answer to the same question waits for the
-    first and then sees it; SQLite: the transaction begins IMMEDIATE, settings.py); the owner's condition is
-    part of it. The update writes the answer. Only quoted table and column names from the models go into
-    the text; every value is a parameter, adapted by its field for the caller's connection as the ORM's
-    would be."""
+    attempt is submitted or past its deadline, and the quiz's review rule; the owner's condition is part of
+    it. In a transaction it locks the attempt's row and the item's (PostgreSQL: FOR UPDATE OF both, so that
+    a second answer to the same question waits for the first and then sees it; SQLite: the transaction
+    begins IMMEDIATE, settings.py). The update writes the answer. The conditional update (PostgreSQL)
+    writes it only while the attempt is open and, when asked, the item unanswered, in one statement that
+    share-locks the attempt's row: a submission's lock waits for it, or it waits for the submission's and
+    then finds the attempt submitted; a second answer to the same item waits for the first's and then
+    checks the item again. Only quoted table and column names from the models go into the text; every
+    value is a parameter, adapted by its field for the caller's connection as the ORM's would be."""
 
     _built: dict[tuple[str, str], "_AnswerSQL"] = {}
 
@@ -506,6 +608,19 @@ class _AnswerSQL:
         assignments = ", ".join(f"{quote(field.column)} = %s" for field in self._fields.values())
         where = f"{quote(AttemptItem._meta.pk.column)} = %s"
         self._update = f"UPDATE {quote(AttemptItem._meta.db_table)} SET {assignments} WHERE {where}"  # noqa: S608
+        # PostgreSQL: the write that applies only while the attempt is open, share-locking the attempt's row
+        # (a submission's FOR UPDATE waits for it, and it waits for a submission's, then sees it submitted).
+        self.conditional_write = connection.vendor == "postgresql"
+        open_attempt = (
+            f"SELECT {attempt('id')} FROM {table(Attempt, 'a')} "  # noqa: S608 - names from the models
+            f"WHERE {attempt('id')} = %s AND {attempt('submitted_at')} IS NULL "
+            f"AND ({attempt('deadline')} IS NULL OR {attempt('deadline')} > %s) FOR SHARE"
+        )
+        self._conditional_update = (
+            f"UPDATE {table(AttemptItem, 'i')} SET {assignments} FROM ({open_attempt}) o "  # noqa: S608
+            f"WHERE {item('id')} = %s AND {item('attempt')} = o.{quote(Attempt._meta.pk.column)}"
+        )
+        self._unanswered = f" AND {item('answered_at')} IS NULL"
 
     @classmethod
     def for_connection(cls, connection) -> "_AnswerSQL":
@@ -516,7 +631,7 @@ class _AnswerSQL:
         return built
 
     def select(
-        self, connection, *, attempt_id, owner: AttemptOwner, position: int, now: datetime
+        self, connection, *, attempt_id, owner: AttemptOwner, position: int, now: datetime, lock: bool = False
     ) -> tuple[str, list]:
         params = [
             connection.ops.adapt_datetimefield_value(now),
@@ -524,7 +639,7 @@ class _AnswerSQL:
             position,
         ]
         condition, owner_params = self._owner.condition(owner)
-        return self._select + condition + self._lock, params + owner_params
+        return self._select + condition + (self._lock if lock else ""), params + owner_params
 
     def update(
         self, connection, *, item_id: int, selected: list[int], answered_at: datetime, score: Decimal
@@ -532,6 +647,26 @@ class _AnswerSQL:
         values = {"selected": selected, "answered_at": answered_at, "score": score}
         params = [field.get_db_prep_save(values[name], connection) for name, field in self._fields.items()]
         return self._update, [*params, item_id]
+
+    def conditional_update(
+        self,
+        connection,
+        *,
+        attempt_id,
+        item_id: int,
+        selected: list[int],
+        answered_at: datetime,
+        score: Decimal,
+        unanswered: bool,
+    ) -> tuple[str, list]:
+        values = {"selected": selected, "answered_at": answered_at, "score": score}
+        params = [field.get_db_prep_save(values[name], connection) for name, field in self._fields.items()]
+        params += [
+            Attempt._meta.pk.get_db_prep_value(attempt_id, connection),
+            connection.ops.adapt_datetimefield_value(answered_at),
+            item_id,
+        ]
+        return self._conditional_update + (self._unanswered if unanswered else ""), params
 
     @staticmethod
     def option_order(connection, value) -> list[int]:
@@ -564,12 +699,48 @@ def attempt_submit_owned(*, attempt_id, owner: AttemptOwner, now: datetime) -> A
 
     Submitting is the other hot path of a quiz (everyone hands in at the bell), so its statements are written
     in SQL as the answer's are (_SubmitSQL): building them through the ORM cost more CPU than running them.
-    tests/quizzes/test_answer_sql.py holds them to the ORM's meaning."""
+    On PostgreSQL, outside a transaction, the same statements go to the server in two round trips instead
+    of five (_submit_in_two_round_trips). tests/quizzes/test_answer_sql.py holds both ways to the ORM's
+    meaning."""
+    sql = _SubmitSQL.for_connection(connection)
+    if sql.two_round_trips and not connection.in_atomic_block and connection.get_autocommit():
+        done, locked = _submit_in_two_round_trips(sql, attempt_id=attempt_id, owner=owner, now=now)
+        if done:
+            return locked
     with transaction.atomic():
         locked = _locked_for_closing(attempt_id=attempt_id, owner=owner)
         if locked is not None and not locked.is_submitted:
             _score_and_close(locked, now=now)
     return locked
+
+
+def _submit_in_two_round_trips(sql: "_SubmitSQL", *, attempt_id, owner: AttemptOwner, now: datetime):
+    """PostgreSQL, with the connection in autocommit: the transaction of attempt_submit_owned written out.
+    The first round trip begins it, locks and reads the attempt, then sums the score by a second statement
+    (which, under READ COMMITTED, sees every answer committed before the lock was granted); the second
+    writes the close and commits. Returns (done, the attempt or None). Not done, and rolled back, for an
+    open attempt whose quiz is a lesson's or a term's final exam: its progress row changes in the same
+    transaction through the ORM, which the caller's atomic block carries. A failure rolls back."""
+    with connection.cursor() as cursor:
+        try:
+            cursor.execute(*sql.begin_lock_and_total(connection, attempt_id=attempt_id, owner=owner))
+            cursor.nextset()  # past BEGIN's result, to the locked attempt's
+            row = cursor.fetchone()
+            cursor.nextset()
+            total = cursor.fetchone()[0]
+            locked = None if row is None else sql.attempt(connection, row)
+            if locked is None or locked.is_submitted or locked.in_term:
+                cursor.execute("ROLLBACK")
+                return not (locked is not None and locked.in_term and not locked.is_submitted), locked
+            _set_close(locked, total=sql.score(connection, total), now=now)
+            cursor.execute(*sql.close_and_commit(connection, attempt=locked))
+        except BaseException:
+            with contextlib.suppress(Exception):
+                cursor.execute("ROLLBACK")
+            raise
+    # Committed: what transaction.on_commit would run now.
+    signals.attempt_submitted.send(sender=Attempt, attempt=locked)
+    return True, locked
 
 
 def _locked_for_closing(*, attempt_id, owner: AttemptOwner) -> Attempt | None:
@@ -582,17 +753,21 @@ def _locked_for_closing(*, attempt_id, owner: AttemptOwner) -> Attempt | None:
     return None if row is None else sql.attempt(connection, row)
 
 
+def _set_close(locked: Attempt, *, total: Decimal, now: datetime) -> None:
+    """The score, the verdict and the time of closing, on the instance."""
+    locked.score = total.quantize(Decimal("0.01"))
+    locked.passed = marking.passed(
+        score=locked.score, max_score=locked.max_score, pass_mark_percent=locked.quiz.pass_mark
+    )
+    locked.submitted_at = min(now, locked.deadline) if locked.deadline else now
+
+
 def _score_and_close(locked: Attempt, *, now: datetime) -> None:
     """Inside the transaction that holds the attempt's row lock; `locked` as _locked_for_closing reads it."""
     sql = _SubmitSQL.for_connection(connection)
     with connection.cursor() as cursor:
         cursor.execute(*sql.total(connection, attempt_id=locked.pk))
-        score = sql.score(connection, cursor.fetchone()[0])
-        locked.score = score.quantize(Decimal("0.01"))
-        locked.passed = marking.passed(
-            score=locked.score, max_score=locked.max_score, pass_mark_percent=locked.quiz.pass_mark
-        )
-        locked.submitted_at = min(now, locked.deadline) if locked.deadline else now
+        _set_close(locked, total=sql.score(connection, cursor.fetchone()[0]), now=now)
         cursor.execute(*sql.close(connection, attempt=locked))
     transaction.on_commit(lambda: signals.attempt_submitted.send(sender=Attempt, attempt=locked))
     if locked.user_id and locked.school_class_id and locked.in_term:
@@ -682,6 +857,10 @@ class _SubmitSQL:
             f"SELECT SUM({quote(score.column)}) FROM {quote(AttemptItem._meta.db_table)} "  # noqa: S608
             f"WHERE {quote(AttemptItem._meta.get_field('attempt').column)} = %s"
         )
+        # PostgreSQL with client-side binding (Django's default): several statements in one query.
+        self.two_round_trips = connection.vendor == "postgresql" and not connection.settings_dict.get(
+            "OPTIONS", {}
+        ).get("server_side_binding")
         self._close_fields = [Attempt._meta.get_field(name) for name in ("score", "passed", "submitted_at")]
         assignments = ", ".join(f"{quote(field.column)} = %s" for field in self._close_fields)
         self._close = (
@@ -724,6 +903,15 @@ class _SubmitSQL:
         for converter, col in self._score_converters:
             value = converter(value, col, connection)
         return value
+
+    def begin_lock_and_total(self, connection, *, attempt_id, owner: AttemptOwner) -> tuple[str, list]:
+        select, params = self.select(connection, attempt_id=attempt_id, owner=owner)
+        total, total_params = self.total(connection, attempt_id=attempt_id)
+        return f"BEGIN; {select}; {total}", params + total_params
+
+    def close_and_commit(self, connection, *, attempt: Attempt) -> tuple[str, list]:
+        close, params = self.close(connection, attempt=attempt)
+        return f"{close}; COMMIT", params
 
     def close(self, connection, *, attempt: Attempt) -> tuple[str, list]:
         params = [f.get_db_prep_save(getattr(attempt, f.attname), connection) for f in self._close_fields]

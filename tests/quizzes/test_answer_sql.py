@@ -5,6 +5,7 @@ with a submission."""
 
 import itertools
 import threading
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -234,3 +235,146 @@ def test_the_submission_owner_condition(world, kinds):
     ):
         assert services.attempt_submit_owned(attempt_id=attempt.pk, owner=owner, now=now).is_submitted
     assert Attempt.objects.filter(submitted_at__isnull=False).count() == 2
+
+
+def postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("the two-round-trip submission and the conditional answer are PostgreSQL's")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_postgresql_submits_in_two_round_trips(world, kinds, monkeypatch):
+    """The same close as in a transaction: the score to two places, the verdict, the time; committed, and
+    the signal sent after the commit."""
+    from django.test.utils import CaptureQueriesContext
+
+    from quizzes import signals
+
+    postgres_only()
+    partial = kinds[3].current_version
+    type(partial).objects.filter(pk=partial.pk).update(partial_credit=True)
+    quiz = quiz_of(kinds, pass_mark=66, shuffle_questions=False, shuffle_options=False)
+    now = timezone.now()
+    attempt = services.attempt_start(quiz=quiz, user=world.student, now=now)
+    owner = AttemptOwner(user_id=world.student.pk)
+    for position, selected in ((0, [1]), (1, [0]), (3, [0, 2])):
+        services.attempt_answer(
+            attempt_id=attempt.pk, owner=owner, position=position, selected=selected, now=now
+        )
+    sent = []
+
+    def receiver(sender, attempt, **kwargs):
+        sent.append((attempt.pk, connection.connection.info.transaction_status))
+
+    signals.attempt_submitted.connect(receiver)
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            submitted = services.attempt_submit_owned(attempt_id=attempt.pk, owner=owner, now=now)
+    finally:
+        signals.attempt_submitted.disconnect(receiver)
+    # The submission's two, then the statistics' receivers (they refresh at once in the tests).
+    own = [query["sql"] for query in queries.captured_queries[:2]]
+    assert own[0].startswith("BEGIN; SELECT") and own[0].count("; SELECT") == 2
+    assert own[1].startswith("UPDATE") and own[1].endswith("; COMMIT")
+    assert sent == [(attempt.pk, 0)]  # after the commit: the connection idle
+    stored = Attempt.objects.get(pk=attempt.pk)
+    assert (stored.score, stored.passed, stored.submitted_at) == (Decimal("2.67"), True, now)
+    assert (submitted.score, submitted.passed, submitted.submitted_at) == (Decimal("2.67"), True, now)
+    # Again: nothing changes, in one round trip and a rollback.
+    with CaptureQueriesContext(connection) as queries:
+        again = services.attempt_submit_owned(
+            attempt_id=attempt.pk, owner=owner, now=now + timedelta(minutes=1)
+        )
+    assert again.submitted_at == now and len(queries.captured_queries) == 2
+    assert Attempt.objects.get(pk=attempt.pk).submitted_at == now
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_postgresql_refuses_others_and_leaves_no_transaction(world, kinds):
+    postgres_only()
+    quiz = quiz_of(kinds[:1])
+    attempt = services.attempt_start(quiz=quiz, user=world.student, now=timezone.now())
+    for owner in (AttemptOwner(user_id=world.teacher_a.pk), AttemptOwner(guest_key="key-1"), AttemptOwner()):
+        assert services.attempt_submit_owned(attempt_id=attempt.pk, owner=owner, now=timezone.now()) is None
+        assert connection.connection.info.transaction_status == 0  # idle: nothing left open or locked
+    assert Attempt.objects.get(pk=attempt.pk).submitted_at is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_postgresql_rolls_back_a_failed_submission(world, kinds, monkeypatch):
+    postgres_only()
+    quiz = quiz_of(kinds[:1])
+    attempt = services.attempt_start(quiz=quiz, user=world.student, now=timezone.now())
+    monkeypatch.setattr(
+        services._SubmitSQL, "close_and_commit", lambda self, connection, attempt: ("SELECT 1/0; COMMIT", [])
+    )
+    with pytest.raises(Exception, match="division by zero"):
+        services.attempt_submit_owned(attempt_id=attempt.pk, owner=TOKEN_HOLDER, now=timezone.now())
+    assert connection.connection.info.transaction_status == 0
+    assert Attempt.objects.get(pk=attempt.pk).submitted_at is None
+    monkeypatch.undo()
+    assert services.attempt_submit_owned(
+        attempt_id=attempt.pk, owner=TOKEN_HOLDER, now=timezone.now()
+    ).is_submitted
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_a_lesson_quiz_is_submitted_with_its_progress(world):
+    """A lesson's quiz changes the student's progress row in the submission's transaction: on PostgreSQL the
+    two-round-trip way steps aside for it."""
+    from campaigns.models import StudentProgress
+    from tests.campaigns.test_lessons import lesson, make_quiz, term_with_school
+
+    term = term_with_school(world)
+    quiz = make_quiz(world, term, questions=1)
+    lesson(term, quiz=quiz)
+    attempt = services.attempt_start(quiz=quiz, user=world.student, now=timezone.now())
+    submitted = services.attempt_submit_owned(
+        attempt_id=attempt.pk, owner=AttemptOwner(user_id=world.student.pk), now=timezone.now()
+    )
+    assert submitted.is_submitted and submitted.in_term
+    assert StudentProgress.objects.filter(term=term, user=world.student).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_postgresql_answers_by_a_conditional_write(world, kinds, monkeypatch):
+    """Two statements and no transaction; a write that no longer applies (the attempt handed in, or the
+    question answered where the quiz reveals at once, between the read and the write) is settled by the
+    transaction: refused, and nothing written."""
+    from django.test.utils import CaptureQueriesContext
+
+    postgres_only()
+    now = timezone.now()
+    owner = AttemptOwner(user_id=world.student.pk)
+    quiz = quiz_of(kinds[:2], shuffle_questions=False)
+    attempt = services.attempt_start(quiz=quiz, user=world.student, now=now)
+    with CaptureQueriesContext(connection) as queries:
+        services.attempt_answer(attempt_id=attempt.pk, owner=owner, position=0, selected=[1], now=now)
+    assert [query["sql"].split()[0] for query in queries.captured_queries] == ["SELECT", "UPDATE"]
+
+    checked = services._checked_answer
+
+    def meanwhile(action):
+        def checked_then(*args, **kwargs):
+            answer = checked(*args, **kwargs)
+            action()
+            return answer
+
+        monkeypatch.setattr(services, "_checked_answer", checked_then)
+
+    meanwhile(lambda: services.attempt_submit_owned(attempt_id=attempt.pk, owner=owner, now=now))
+    with pytest.raises(services.QuizError) as refused:
+        services.attempt_answer(attempt_id=attempt.pk, owner=owner, position=1, selected=[0], now=now)
+    assert refused.value.code == "attempt_closed"
+    assert AttemptItem.objects.get(attempt=attempt, position=1).answered_at is None
+
+    revealing = quiz_of(kinds[:1], review=Quiz.Review.AFTER_EACH)
+    attempt = services.attempt_start(quiz=revealing, user=world.student, now=now)
+    item = AttemptItem.objects.get(attempt=attempt, position=0)
+    meanwhile(
+        lambda: AttemptItem.objects.filter(pk=item.pk).update(selected=[0], answered_at=now, score=Decimal(0))
+    )
+    with pytest.raises(services.QuizError) as refused:
+        services.attempt_answer(attempt_id=attempt.pk, owner=owner, position=0, selected=[1], now=now)
+    assert refused.value.code == "already_answered"
+    assert AttemptItem.objects.get(pk=item.pk).selected == [0]
