@@ -28,6 +28,24 @@ application = ProtocolTypeRouter(
     }
 )
 
+
+def _populate_url_resolver() -> None:
+    """Build the URL resolver's reverse lookups now, for every language, rather than at the first reverse():
+    Django guards its building only within a thread, so under the first burst of requests every request
+    thread built them at once (a submission's reverse() took a tenth of the server's time in the first
+    seconds after a start, bench/quiz_answers.py)."""
+    from django.conf import settings
+    from django.urls import get_resolver
+    from django.utils import translation
+
+    resolver = get_resolver()
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            resolver.reverse_dict  # noqa: B018 - built on first access, for the active language
+
+
+_populate_url_resolver()
+
 # What starting made (modules, URL patterns, settings, …) lives as long as the process: frozen out of the
 # collector's reach, so that a full collection no longer walks all of it. Without this, the request that
 # happens to trigger one pays some 60 ms more (bench/dashboard.py: a county's figures table, p95 130 ms

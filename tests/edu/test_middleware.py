@@ -236,3 +236,17 @@ def test_daphne_leaves_post_bodies_to_django(content_type, body):
     assert not parse.called
     assert request.args == {b"q": [b"1"]}  # the query string only, as before
     assert request.content.read() == body
+
+
+def test_starting_builds_the_url_resolver_for_every_language():
+    """edu/asgi.py builds the reverse lookups before serving, so that concurrent first requests do not each
+    build them (Django only guards the building within one thread)."""
+    from django.conf import settings
+    from django.urls import clear_url_caches, get_resolver
+
+    clear_url_caches()
+    assert not get_resolver()._populated
+    asgi._populate_url_resolver()
+    resolver = get_resolver()
+    assert resolver._populated
+    assert {code for code, _name in settings.LANGUAGES} <= set(resolver._reverse_dict)
