@@ -480,6 +480,14 @@ def print_database(db: str, result: dict) -> None:
         for status, count in f["statuses"].items():
             if not status.startswith(("2", "3")):
                 print(f"    {phase}: {count} × {status}; first: {f['first_errors']}")
+    print("round by round, rps (server CPU ms per request):")
+    for phase in PHASES:
+        if phase in result:
+            rounds = "  ".join(
+                f"{figures['rps']:>7.1f} ({figures['server_cpu_ms_per_request']:.2f})"
+                for figures in result[phase]["rounds"]
+            )
+            print(f"    {phase:<14} {rounds}")
     for phase in ("answer", "submit"):
         if f"{phase}_pct_of_bare" in result:
             shares = [
