@@ -393,100 +393,69 @@ def attempt_answer(
     ORM's meaning.
     """
     sql = _AnswerSQL.for_connection(connection)
+    given = _Given(attempt_id=attempt_id, owner=owner, position=position, selected=selected, now=now)
     if sql.conditional_write and 0 <= position <= _MAX_POSITION:
-        saved = _answer_by_conditional_write(
-            sql, attempt_id=attempt_id, owner=owner, position=position, selected=selected, now=now
-        )
+        saved = _answer_by_conditional_write(sql, given)
         if saved is not None:
             return saved
-    return _answer_in_transaction(
-        sql, attempt_id=attempt_id, owner=owner, position=position, selected=selected, now=now
-    )
+    return _answer_in_transaction(sql, given)
 
 
-def _answer_by_conditional_write(
-    sql: "_AnswerSQL",
-    *,
-    attempt_id,
-    owner: AttemptOwner,
-    position: int,
-    selected: Sequence[int],
-    now: datetime,
-) -> SavedAnswer | None:
+@dataclass(frozen=True)
+class _Given:
+    """An answer as attempt_answer was given it."""
+
+    attempt_id: object
+    owner: AttemptOwner
+    position: int
+    selected: Sequence[int]
+    now: datetime
+
+
+def _answer_by_conditional_write(sql: "_AnswerSQL", given: "_Given") -> SavedAnswer | None:
     """PostgreSQL: read the item without a lock, then write the answer with one statement whose conditions
     are the attempt's being open (not submitted, before its deadline) and, where the quiz reveals answers at
     once, the question's being unanswered; the statement share-locks the attempt's row, as a submission
     locks it for update. None when the write did not apply or the read found nothing to write (no such
     item, the attempt past its deadline): the caller then answers in a transaction, which decides."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            *sql.select(connection, attempt_id=attempt_id, owner=owner, position=position, now=now)
-        )
+        cursor.execute(*sql.select(connection, given))
         row = cursor.fetchone()
         if row is None or (not row[7] and row[8]):  # no such item; or open and past its deadline
             return None
-        answer = _checked_answer(sql, row, selected=selected)
-        cursor.execute(
-            *sql.conditional_update(
-                connection,
-                attempt_id=attempt_id,
-                item_id=answer.item_id,
-                selected=answer.chosen,
-                answered_at=now,
-                score=answer.score,
-                unanswered=answer.reveal,
-            )
-        )
+        answer = _checked_answer(sql, row, selected=given.selected)
+        cursor.execute(*sql.update(connection, given, answer, conditional=True))
         if cursor.rowcount != 1:
             return None
-    return answer.saved(attempt_id=attempt_id, position=position, now=now)
+    return answer.saved(given)
 
 
-def _answer_in_transaction(
-    sql: "_AnswerSQL",
-    *,
-    attempt_id,
-    owner: AttemptOwner,
-    position: int,
-    selected: Sequence[int],
-    now: datetime,
-) -> SavedAnswer:
+def _answer_in_transaction(sql: "_AnswerSQL", given: "_Given") -> SavedAnswer:
     """One query finds the item and locks its attempt's row (and the item's), then the answer is written."""
     closed = False
     with transaction.atomic(), connection.cursor() as cursor:
         row = None
-        if 0 <= position <= _MAX_POSITION:  # beyond the column's range no question is there
-            cursor.execute(
-                *sql.select(
-                    connection, attempt_id=attempt_id, owner=owner, position=position, now=now, lock=True
-                )
-            )
+        if 0 <= given.position <= _MAX_POSITION:  # beyond the column's range no question is there
+            cursor.execute(*sql.select(connection, given, lock=True))
             row = cursor.fetchone()
         if row is None:
-            owned = Attempt.objects.filter(pk=attempt_id)
-            if not (owned if owner.token_holder else owned.filter(owner.q())).exists():
+            owned = Attempt.objects.filter(pk=given.attempt_id)
+            if not (owned if given.owner.token_holder else owned.filter(given.owner.q())).exists():
                 raise QuizError("no_such_attempt", _("There is no such attempt."))
             raise QuizError("no_such_question", _("There is no such question in this attempt."))
         submitted, expired = row[7], row[8]
         if not submitted and expired:
             # Past the deadline the attempt closes with what was saved: scoring reads the whole attempt and
             # quiz (its row is locked already).
-            _score_and_close(_locked_for_closing(attempt_id=attempt_id, owner=TOKEN_HOLDER), now=now)
+            locked = _locked_for_closing(attempt_id=given.attempt_id, owner=TOKEN_HOLDER)
+            _score_and_close(locked, now=given.now)
             closed = True
         elif not submitted:
-            answer = _checked_answer(sql, row, selected=selected)
-            cursor.execute(
-                *sql.update(
-                    connection,
-                    item_id=answer.item_id,
-                    selected=answer.chosen,
-                    answered_at=now,
-                    score=answer.score,
-                )
-            )
+            answer = _checked_answer(sql, row, selected=given.selected)
+            cursor.execute(*sql.update(connection, given, answer))
     if closed or submitted:
         raise QuizError("attempt_closed", _("This attempt is closed; answers are no longer accepted."))
-    return answer.saved(attempt_id=attempt_id, position=position, now=now)
+    return answer.saved(given)
 
 
 @dataclass(frozen=True)
@@ -498,15 +467,15 @@ class _CheckedAnswer:
     score: Decimal
     reveal: bool
 
-    def saved(self, *, attempt_id, position: int, now: datetime) -> SavedAnswer:
+    def saved(self, given: _Given) -> SavedAnswer:
         item = AttemptItem(
             id=self.item_id,
-            attempt_id=attempt_id,
-            position=position,
+            attempt_id=given.attempt_id,
+            position=given.position,
             version_id=self.version_id,
             option_order=self.shown,
             selected=self.chosen,
-            answered_at=now,
+            answered_at=given.now,
             score=self.score,
         )
         return SavedAnswer(item=item, reveal=self.reveal)
@@ -558,7 +527,39 @@ def _checked_answer(sql: "_AnswerSQL", row, *, selected: Sequence[int]) -> _Chec
 _MAX_POSITION = 32767
 
 
-class _AnswerSQL:
+class _BackendSQL:
+    """Statements written in SQL for one database backend, built once per connection alias from the models'
+    metadata (for_connection)."""
+
+    _built: dict
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._built = {}
+
+    @classmethod
+    def for_connection(cls, connection):
+        key = (connection.alias, connection.vendor)
+        built = cls._built.get(key)
+        if built is None:
+            built = cls._built[key] = cls(connection)
+        return built
+
+    @staticmethod
+    def names(connection):
+        """quote(name); column(model, field name, alias) and table(model, alias), quoted for the backend."""
+        quote = connection.ops.quote_name
+
+        def column(model, name: str, alias: str) -> str:
+            return f"{alias}.{quote(model._meta.get_field(name).column)}"
+
+        def table(model, alias: str) -> str:
+            return f"{quote(model._meta.db_table)} {alias}"
+
+        return quote, column, table
+
+
+class _AnswerSQL(_BackendSQL):
     """The statements of attempt_answer for one database backend, built once from the models' metadata.
 
     The select reads the item at (attempt, position), its question version's marking fields, whether the
@@ -572,17 +573,8 @@ class _AnswerSQL:
     checks the item again. Only quoted table and column names from the models go into the text; every
     value is a parameter, adapted by its field for the caller's connection as the ORM's would be."""
 
-    _built: dict[tuple[str, str], "_AnswerSQL"] = {}
-
     def __init__(self, connection) -> None:
-        quote = connection.ops.quote_name
-
-        def column(model, name: str, alias: str) -> str:
-            return f"{alias}.{quote(model._meta.get_field(name).column)}"
-
-        def table(model, alias: str) -> str:
-            return f"{quote(model._meta.db_table)} {alias}"
-
+        quote, column, table = self.names(connection)
         item = lambda name: column(AttemptItem, name, "i")  # noqa: E731
         attempt = lambda name: column(Attempt, name, "a")  # noqa: E731
         version = lambda name: column(QuestionVersion, name, "v")  # noqa: E731
@@ -622,51 +614,30 @@ class _AnswerSQL:
         )
         self._unanswered = f" AND {item('answered_at')} IS NULL"
 
-    @classmethod
-    def for_connection(cls, connection) -> "_AnswerSQL":
-        key = (connection.alias, connection.vendor)
-        built = cls._built.get(key)
-        if built is None:
-            built = cls._built[key] = cls(connection)
-        return built
-
-    def select(
-        self, connection, *, attempt_id, owner: AttemptOwner, position: int, now: datetime, lock: bool = False
-    ) -> tuple[str, list]:
+    def select(self, connection, given: "_Given", *, lock: bool = False) -> tuple[str, list]:
         params = [
-            connection.ops.adapt_datetimefield_value(now),
-            Attempt._meta.pk.get_db_prep_value(attempt_id, connection),
-            position,
+            connection.ops.adapt_datetimefield_value(given.now),
+            Attempt._meta.pk.get_db_prep_value(given.attempt_id, connection),
+            given.position,
         ]
-        condition, owner_params = self._owner.condition(owner)
+        condition, owner_params = self._owner.condition(given.owner)
         return self._select + condition + (self._lock if lock else ""), params + owner_params
 
     def update(
-        self, connection, *, item_id: int, selected: list[int], answered_at: datetime, score: Decimal
+        self, connection, given: "_Given", answer: "_CheckedAnswer", *, conditional: bool = False
     ) -> tuple[str, list]:
-        values = {"selected": selected, "answered_at": answered_at, "score": score}
+        """The write of `answer`; `conditional`: only while the attempt is open (and, where the quiz reveals
+        at once, the item unanswered)."""
+        values = {"selected": answer.chosen, "answered_at": given.now, "score": answer.score}
         params = [field.get_db_prep_save(values[name], connection) for name, field in self._fields.items()]
-        return self._update, [*params, item_id]
-
-    def conditional_update(
-        self,
-        connection,
-        *,
-        attempt_id,
-        item_id: int,
-        selected: list[int],
-        answered_at: datetime,
-        score: Decimal,
-        unanswered: bool,
-    ) -> tuple[str, list]:
-        values = {"selected": selected, "answered_at": answered_at, "score": score}
-        params = [field.get_db_prep_save(values[name], connection) for name, field in self._fields.items()]
+        if not conditional:
+            return self._update, [*params, answer.item_id]
         params += [
-            Attempt._meta.pk.get_db_prep_value(attempt_id, connection),
-            connection.ops.adapt_datetimefield_value(answered_at),
-            item_id,
+            Attempt._meta.pk.get_db_prep_value(given.attempt_id, connection),
+            connection.ops.adapt_datetimefield_value(given.now),
+            answer.item_id,
         ]
-        return self._conditional_update + (self._unanswered if unanswered else ""), params
+        return self._conditional_update + (self._unanswered if answer.reveal else ""), params
 
     @staticmethod
     def option_order(connection, value) -> list[int]:
@@ -801,7 +772,7 @@ class _OwnerSQL:
         return " AND 1 = 0", []
 
 
-class _SubmitSQL:
+class _SubmitSQL(_BackendSQL):
     """The statements of a submission for one database backend, built once from the models' metadata.
 
     The select reads every column of the attempt and of its quiz, as select_related("quiz") would, and
@@ -811,18 +782,10 @@ class _SubmitSQL:
     scores; the close writes the score, the verdict and the time. Only quoted table and column names from
     the models go into the text; every value is a parameter, adapted by its field."""
 
-    _built: dict[tuple[str, str], "_SubmitSQL"] = {}
-
     def __init__(self, connection) -> None:
         from campaigns.models import Lesson, TermExam
 
-        quote = connection.ops.quote_name
-
-        def column(model, name: str, alias: str) -> str:
-            return f"{alias}.{quote(model._meta.get_field(name).column)}"
-
-        def table(model, alias: str) -> str:
-            return f"{quote(model._meta.db_table)} {alias}"
+        quote, column, table = self.names(connection)
 
         def converters(field) -> list:
             col = field.get_col(field.model._meta.db_table)
@@ -867,14 +830,6 @@ class _SubmitSQL:
             f"UPDATE {quote(Attempt._meta.db_table)} SET {assignments} "  # noqa: S608
             f"WHERE {quote(Attempt._meta.pk.column)} = %s"
         )
-
-    @classmethod
-    def for_connection(cls, connection) -> "_SubmitSQL":
-        key = (connection.alias, connection.vendor)
-        built = cls._built.get(key)
-        if built is None:
-            built = cls._built[key] = cls(connection)
-        return built
 
     def select(self, connection, *, attempt_id, owner: AttemptOwner) -> tuple[str, list]:
         condition, owner_params = self._owner.condition(owner)
