@@ -385,16 +385,22 @@ def attempt_answer(
     the submission waits for before it sums the score (attempt_submit_owned).
 
     This is the hot path of every quiz, so its statements are written in SQL (_AnswerSQL): building the
-    same queries through the ORM cost more CPU than the rest of the request. On PostgreSQL the answer is
-    two statements outside a transaction (_answer_by_conditional_write): a read, then one write that
+    same queries through the ORM cost more CPU than the rest of the request. On PostgreSQL, outside a
+    transaction, the answer is two statements (_answer_by_conditional_write): a read, then one write that
     applies only while the attempt is open, two round trips to the server instead of four. Whatever that
-    write does not settle, and every answer on SQLite, goes the way of one transaction that locks the
-    attempt first (_answer_in_transaction). The tests of tests/quizzes/test_answer_sql.py hold both to the
-    ORM's meaning.
+    write does not settle, every answer inside a caller's transaction (whose share lock would last to its
+    end, and deadlock with a submission in another such transaction), and every answer on SQLite go the way
+    of one transaction that locks the attempt first (_answer_in_transaction). The tests of
+    tests/quizzes/test_answer_sql.py hold both to the ORM's meaning.
     """
     sql = _AnswerSQL.for_connection(connection)
     given = _Given(attempt_id=attempt_id, owner=owner, position=position, selected=selected, now=now)
-    if sql.conditional_write and 0 <= position <= _MAX_POSITION:
+    if (
+        sql.conditional_write
+        and 0 <= position <= _MAX_POSITION
+        and not connection.in_atomic_block  # a caller's transaction would hold the share lock to its end
+        and connection.get_autocommit()
+    ):
         saved = _answer_by_conditional_write(sql, given)
         if saved is not None:
             return saved

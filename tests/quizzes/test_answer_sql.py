@@ -5,6 +5,7 @@ with a submission."""
 
 import itertools
 import threading
+import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -378,3 +379,43 @@ def test_postgresql_answers_by_a_conditional_write(world, kinds, monkeypatch):
         services.attempt_answer(attempt_id=attempt.pk, owner=owner, position=0, selected=[1], now=now)
     assert refused.value.code == "already_answered"
     assert AttemptItem.objects.get(pk=item.pk).selected == [0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_inside_callers_transactions_answers_and_submissions_wait_for_each_other(world, kinds):
+    """Two transactions of a caller that each answer and then submit the same attempt: the second waits for
+    the first, then finds the attempt closed (no deadlock: inside a transaction an answer locks the attempt
+    for update, as before, rather than sharing it to the transaction's end)."""
+    quiz = quiz_of(kinds[:2], shuffle_questions=False, shuffle_options=False)
+    attempt = services.attempt_start(quiz=quiz, user=world.student, now=timezone.now())
+    owner = AttemptOwner(user_id=world.student.pk)
+    first_answered, outcomes = threading.Event(), {}
+
+    def run(name: str, position: int) -> None:
+        try:
+            with transaction.atomic():
+                services.attempt_answer(
+                    attempt_id=attempt.pk, owner=owner, position=position, selected=[1], now=timezone.now()
+                )
+                if name == "one":
+                    first_answered.set()
+                    time.sleep(0.5)  # the second comes while this transaction holds the attempt
+                services.attempt_submit_owned(attempt_id=attempt.pk, owner=owner, now=timezone.now())
+            outcomes[name] = "submitted"
+        except services.QuizError as error:
+            outcomes[name] = error.code
+        except Exception as error:  # noqa: BLE001 - the outcome is the test's subject
+            outcomes[name] = type(error).__name__
+        finally:
+            connection.close()
+
+    one = threading.Thread(target=run, args=("one", 0))
+    one.start()
+    assert first_answered.wait(10)
+    two = threading.Thread(target=run, args=("two", 1))
+    two.start()
+    one.join(20)
+    two.join(20)
+    assert outcomes == {"one": "submitted", "two": "attempt_closed"}
+    attempt.refresh_from_db()
+    assert attempt.is_submitted and attempt.score == 1
