@@ -706,9 +706,10 @@ def _submit_in_two_round_trips(sql: "_SubmitSQL", *, attempt_id, owner: AttemptO
             cursor.nextset()
             total = cursor.fetchone()[0]
             locked = None if row is None else sql.attempt(connection, row)
-            if locked is None or locked.is_submitted or locked.in_term:
+            done = locked is None or locked.is_submitted  # nothing to write
+            if done or locked.in_term:
                 cursor.execute("ROLLBACK")
-                return not (locked is not None and locked.in_term and not locked.is_submitted), locked
+                return done, locked
             _set_close(locked, total=sql.score(connection, total), now=now)
             cursor.execute(*sql.close_and_commit(connection, attempt=locked))
         except BaseException:
@@ -842,12 +843,17 @@ class _SubmitSQL(_BackendSQL):
         params = [Attempt._meta.pk.get_db_prep_value(attempt_id, connection), *owner_params]
         return self._select + condition + self._lock, params
 
+    @staticmethod
+    def _converted(connection, value, converters: list):
+        for converter, col in converters:
+            value = converter(value, col, connection)
+        return value
+
     def attempt(self, connection, row) -> Attempt:
-        values = []
-        for value, converters in zip(row, self._converters, strict=False):
-            for converter, col in converters:
-                value = converter(value, col, connection)
-            values.append(value)
+        values = [
+            self._converted(connection, value, converters)
+            for value, converters in zip(row, self._converters, strict=False)  # the last column is in_term
+        ]
         split = len(self._attempt_fields)
         attempt = Attempt.from_db(connection.alias, [f.attname for f in self._attempt_fields], values[:split])
         quiz = Quiz.from_db(connection.alias, [f.attname for f in self._quiz_fields], values[split:])
@@ -859,11 +865,7 @@ class _SubmitSQL(_BackendSQL):
         return self._total, [Attempt._meta.pk.get_db_prep_value(attempt_id, connection)]
 
     def score(self, connection, value) -> Decimal:
-        if value is None:
-            return Decimal(0)
-        for converter, col in self._score_converters:
-            value = converter(value, col, connection)
-        return value
+        return Decimal(0) if value is None else self._converted(connection, value, self._score_converters)
 
     def begin_lock_and_total(self, connection, *, attempt_id, owner: AttemptOwner) -> tuple[str, list]:
         select, params = self.select(connection, attempt_id=attempt_id, owner=owner)
