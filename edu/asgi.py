@@ -1,5 +1,6 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels behind an origin check and auth."""
 
+import contextvars
 import gc
 import os
 
@@ -33,7 +34,17 @@ def _populate_url_resolver() -> None:
     """Build the URL resolver's reverse lookups now, for every language, rather than at the first reverse():
     Django guards its building only within a thread, so under the first burst of requests every request
     thread built them at once (a submission's reverse() took a tenth of the server's time in the first
-    seconds after a start, bench/quiz_answers.py)."""
+    seconds after a start, bench/quiz_answers.py).
+
+    The building runs in a context of its own. Each resolver marks itself as populating in a context-local
+    (asgiref.local.Local), and translation.override leaves its own behind: set in the process's main
+    context, the 35 of them were copied into every request's context, and asgiref moves each one to the
+    thread at every crossing between the event loop and a request's thread, a sixth of the CPU of a bare
+    GET on daphne (py-spy)."""
+    contextvars.copy_context().run(_build_reverse_lookups)
+
+
+def _build_reverse_lookups() -> None:
     from django.conf import settings
     from django.urls import get_resolver
     from django.utils import translation

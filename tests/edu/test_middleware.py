@@ -4,6 +4,7 @@ bad request."""
 
 import asyncio
 import contextlib
+import contextvars
 import os
 import threading
 
@@ -250,3 +251,15 @@ def test_starting_builds_the_url_resolver_for_every_language():
     resolver = get_resolver()
     assert resolver._populated
     assert {code for code, _name in settings.LANGUAGES} <= set(resolver._reverse_dict)
+
+
+def test_building_the_url_resolver_leaves_no_context_locals_behind():
+    """The resolvers' guards and the translation override are context-local: built in the main context,
+    every request would carry them and asgiref would move each to the request's thread and back."""
+    from django.urls import clear_url_caches, get_resolver
+
+    clear_url_caches()
+    context = contextvars.Context()
+    context.run(asgi._populate_url_resolver)
+    assert get_resolver()._populated
+    assert list(context) == []
