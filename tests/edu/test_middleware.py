@@ -7,6 +7,7 @@ import contextlib
 import contextvars
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -24,7 +25,17 @@ def asgi_get(path: str) -> dict:
 
 
 async def asgi_exchange(path: str) -> dict:
-    scope = {
+    communicator = ApplicationCommunicator(asgi.application, get_scope(path))
+    await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+    start = await communicator.receive_output(10)
+    while (await communicator.receive_output(10)).get("more_body"):
+        pass
+    await communicator.wait(10)
+    return start
+
+
+def get_scope(path: str) -> dict:
+    return {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
@@ -38,14 +49,6 @@ async def asgi_exchange(path: str) -> dict:
         "client": ("127.0.0.1", 5000),
         "server": ("testserver", 80),
     }
-
-    communicator = ApplicationCommunicator(asgi.application, scope)
-    await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
-    start = await communicator.receive_output(10)
-    while (await communicator.receive_output(10)).get("more_body"):
-        pass
-    await communicator.wait(10)
-    return start
 
 
 def test_the_site_serves_http_through_the_synchronous_handler():
@@ -263,3 +266,109 @@ def test_building_the_url_resolver_leaves_no_context_locals_behind():
     context.run(asgi._populate_url_resolver)
     assert get_resolver()._populated
     assert list(context) == []
+
+
+class _CountingExecutor(ThreadPoolExecutor):
+    submitted = 0
+
+    def submit(self, *args, **kwargs):
+        type(self).submitted += 1
+        return super().submit(*args, **kwargs)
+
+
+@pytest.fixture
+def finished_events(monkeypatch):
+    """("finished", thread) for every request_finished, in order; the test appends its own events."""
+    from django.core import signals
+
+    events: list[tuple[str, int]] = []
+
+    def receiver(**kwargs):
+        events.append(("finished", threading.get_ident()))
+
+    signals.request_finished.connect(receiver)
+    yield events
+    signals.request_finished.disconnect(receiver)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_crosses_to_its_thread_once(monkeypatch, login_view_threads, finished_events):
+    """request_started, the chain and the close of a response held in memory run in one crossing from the
+    event loop to the request's thread, and the response is closed (its database connection given back)
+    before it is sent."""
+    handler = asgi.django_asgi_app
+    monkeypatch.setattr(handler, "_idle", [])
+    monkeypatch.setattr(
+        handler, "_take_executor", lambda: _CountingExecutor(max_workers=1, thread_name_prefix="request")
+    )
+    _CountingExecutor.submitted = 0
+
+    async def exchange():
+        communicator = ApplicationCommunicator(asgi.application, get_scope("/accounts/login/"))
+        await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+        start = await communicator.receive_output(10)
+        finished_when_sent = list(finished_events)
+        while (await communicator.receive_output(10)).get("more_body"):
+            pass
+        await communicator.wait(10)
+        return start, finished_when_sent
+
+    start, finished_when_sent = async_to_sync(exchange)()
+    assert start["status"] == 200
+    assert _CountingExecutor.submitted == 1
+    view_thread = login_view_threads[0][0]
+    assert finished_when_sent == [("finished", view_thread)]
+    assert finished_events == [("finished", view_thread)]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume synchronous iterators")
+def test_a_streaming_response_is_closed_after_it_was_sent(monkeypatch, finished_events):
+    from django.http import StreamingHttpResponse
+
+    def parts():
+        for part in (b"one", b"two"):
+            finished_events.append(("part", threading.get_ident()))
+            yield part
+
+    import allauth.account.views as account_views
+
+    monkeypatch.setattr(
+        account_views.LoginView, "dispatch", lambda self, request, *a, **k: StreamingHttpResponse(parts())
+    )
+    assert asgi_get("/accounts/login/")["status"] == 200
+    assert [kind for kind, _ in finished_events] == ["part", "part", "finished"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_client_that_leaves_during_the_view_ends_the_request_on_its_thread(
+    login_view_threads, finished_events
+):
+    """The view finishes on its thread and its response is closed there, once: request_finished gives back the
+    database connection, as in Django."""
+    release, entered = threading.Event(), threading.Event()
+
+    def slow_view():
+        entered.set()
+        release.wait(30)
+        finished_events.append(("view done", threading.get_ident()))
+
+    login_view_threads.hook = slow_view
+
+    async def scenario():
+        communicator = ApplicationCommunicator(asgi.application, get_scope("/accounts/login/"))
+        await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+        while not entered.is_set():
+            await asyncio.sleep(0.01)
+        await communicator.send_input({"type": "http.disconnect"})
+        await asyncio.sleep(0.1)
+        release.set()
+        await communicator.wait(10)
+        return await communicator.output_queue.get() if not communicator.output_queue.empty() else None
+
+    try:
+        assert async_to_sync(scenario)() is None  # nothing sent to a client that left
+    finally:
+        release.set()
+    view_thread = login_view_threads[0][0]
+    assert finished_events == [("view done", view_thread), ("finished", view_thread)]
