@@ -74,6 +74,7 @@ class SynchronousASGIHandler(ASGIHandler):
         super().load_middleware(is_async=False)  # the synchronous chain, as for WSGI
 
     async def get_response_async(self, request):
+        # handle() does not come here; kept so that Django's asynchronous entry runs the synchronous chain.
         return await sync_to_async(self.get_response, thread_sensitive=True)(request)
 
     async def handle(self, scope, receive, send):
@@ -88,7 +89,7 @@ class SynchronousASGIHandler(ASGIHandler):
         except RequestAborted:
             return
         set_script_prefix(get_script_prefix(scope))
-        served = _Served(self)
+        served = _Served(self.__class__)
         tasks = [
             # As in Django: the disconnect listener first, so that its errors are seen before the response's.
             asyncio.create_task(self.listen_for_disconnect(receive)),
@@ -170,14 +171,14 @@ class SynchronousASGIHandler(ASGIHandler):
 class _Served:
     """What a request's thread made of it, for closing it after a client left."""
 
-    def __init__(self, handler: SynchronousASGIHandler) -> None:
-        self.handler = handler
+    def __init__(self, sender: type) -> None:
+        self.sender = sender  # of request_finished, as Django sends it
         self.response = None
 
     def finish(self) -> None:
         """On the request's thread, after the view: close its response, or end the request without one."""
         if self.response is None:
-            signals.request_finished.send(sender=type(self.handler))
+            signals.request_finished.send(sender=self.sender)
         elif not self.response.closed:
             self.response.close()
 

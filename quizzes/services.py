@@ -564,6 +564,21 @@ class _BackendSQL:
 
         return quote, column, table
 
+    @staticmethod
+    def converters(connection, field) -> list:
+        """The (converter, column) pairs the ORM applies to `field`'s values as read from the database."""
+        col = field.get_col(field.model._meta.db_table)
+        return [
+            (converter, col)
+            for converter in connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+        ]
+
+    @staticmethod
+    def converted(connection, value, converters: list):
+        for converter, col in converters:
+            value = converter(value, col, connection)
+        return value
+
 
 class _AnswerSQL(_BackendSQL):
     """The statements of attempt_answer for one database backend, built once from the models' metadata.
@@ -619,6 +634,10 @@ class _AnswerSQL(_BackendSQL):
             f"WHERE {item('id')} = %s AND {item('attempt')} = o.{quote(Attempt._meta.pk.column)}"
         )
         self._unanswered = f" AND {item('answered_at')} IS NULL"
+        self._option_order_converters = self.converters(
+            connection, AttemptItem._meta.get_field("option_order")
+        )
+        self._correct_converters = self.converters(connection, QuestionVersion._meta.get_field("correct"))
 
     def select(self, connection, given: "_Given", *, lock: bool = False) -> tuple[str, list]:
         params = [
@@ -645,14 +664,12 @@ class _AnswerSQL(_BackendSQL):
         ]
         return self._conditional_update + (self._unanswered if answer.reveal else ""), params
 
-    @staticmethod
-    def option_order(connection, value) -> list[int]:
+    def option_order(self, connection, value) -> list[int]:
         """JSON columns come from the cursor as text (on PostgreSQL as Django sets psycopg up)."""
-        return AttemptItem._meta.get_field("option_order").from_db_value(value, None, connection)
+        return self.converted(connection, value, self._option_order_converters)
 
-    @staticmethod
-    def correct(connection, value) -> list[int]:
-        return QuestionVersion._meta.get_field("correct").from_db_value(value, None, connection)
+    def correct(self, connection, value) -> list[int]:
+        return self.converted(connection, value, self._correct_converters)
 
 
 def attempt_submit(*, attempt: Attempt, now: datetime) -> Attempt:
@@ -794,16 +811,11 @@ class _SubmitSQL(_BackendSQL):
 
         quote, column, table = self.names(connection)
 
-        def converters(field) -> list:
-            col = field.get_col(field.model._meta.db_table)
-            return [
-                (converter, col)
-                for converter in connection.ops.get_db_converters(col) + col.get_db_converters(connection)
-            ]
-
         self._attempt_fields = Attempt._meta.concrete_fields
         self._quiz_fields = Quiz._meta.concrete_fields
-        self._converters = [converters(field) for field in (*self._attempt_fields, *self._quiz_fields)]
+        self._converters = [
+            self.converters(connection, field) for field in (*self._attempt_fields, *self._quiz_fields)
+        ]
         columns = ", ".join(
             [f"a.{quote(field.column)}" for field in self._attempt_fields]
             + [f"q.{quote(field.column)}" for field in self._quiz_fields]
@@ -821,8 +833,7 @@ class _SubmitSQL(_BackendSQL):
         self._owner = _OwnerSQL(connection)
         self._lock = " FOR UPDATE OF a" if connection.features.has_select_for_update_of else ""
         score = AttemptItem._meta.get_field("score")
-        self._score_converters = converters(score)
-        self._score_field = score
+        self._score_converters = self.converters(connection, score)
         self._total = (
             f"SELECT SUM({quote(score.column)}) FROM {quote(AttemptItem._meta.db_table)} "  # noqa: S608
             f"WHERE {quote(AttemptItem._meta.get_field('attempt').column)} = %s"
@@ -843,15 +854,9 @@ class _SubmitSQL(_BackendSQL):
         params = [Attempt._meta.pk.get_db_prep_value(attempt_id, connection), *owner_params]
         return self._select + condition + self._lock, params
 
-    @staticmethod
-    def _converted(connection, value, converters: list):
-        for converter, col in converters:
-            value = converter(value, col, connection)
-        return value
-
     def attempt(self, connection, row) -> Attempt:
         values = [
-            self._converted(connection, value, converters)
+            self.converted(connection, value, converters)
             for value, converters in zip(row, self._converters, strict=False)  # the last column is in_term
         ]
         split = len(self._attempt_fields)
@@ -865,7 +870,7 @@ class _SubmitSQL(_BackendSQL):
         return self._total, [Attempt._meta.pk.get_db_prep_value(attempt_id, connection)]
 
     def score(self, connection, value) -> Decimal:
-        return Decimal(0) if value is None else self._converted(connection, value, self._score_converters)
+        return Decimal(0) if value is None else self.converted(connection, value, self._score_converters)
 
     def begin_lock_and_total(self, connection, *, attempt_id, owner: AttemptOwner) -> tuple[str, list]:
         select, params = self.select(connection, attempt_id=attempt_id, owner=owner)
