@@ -24,8 +24,9 @@ phases use).
 
 For each phase: requests, errors (anything but 2xx/3xx), requests per second (the median of the rounds),
 p50/p95 (medians of the rounds) and max latency; the answer and submit rates as shares of the bare ceiling,
-per round and their median; the server's CPU time (per phase and in all) and peak RSS, from /proc; and the
-whole machine's busy CPU per request ("all ms/req": the server, the database server, the load generator).
+per round and their median; the server's CPU time (per phase and in all), its threads' context switches per
+request ("cs/req") and peak RSS, from /proc; and the whole machine's busy CPU per request ("all ms/req": the
+server, the database server, the load generator).
 The last line printed is one JSON object with every figure.
 
 How: the script makes a fresh database (a SQLite file under the temporary directory, or a PostgreSQL
@@ -244,10 +245,12 @@ def run_database(db: str, args: argparse.Namespace) -> dict:
                     "out": str(workdir / f"load-{phase}.json"),
                 }
                 cpu_before, wall_before = proc_cpu_seconds(server.pid), time.perf_counter()
+                switches_before = proc_context_switches(server.pid)
                 machine_before = machine_busy_seconds()
                 limit = args.warmup + args.duration + 120
                 run_internal("load", spec, os.environ.copy(), workdir, limit=limit)
                 cpu = proc_cpu_seconds(server.pid) - cpu_before
+                switches = proc_context_switches(server.pid) - switches_before
                 machine = machine_busy_seconds() - machine_before
                 wall = time.perf_counter() - wall_before
                 figures = json.loads(Path(spec["out"]).read_text())
@@ -256,6 +259,10 @@ def run_database(db: str, args: argparse.Namespace) -> dict:
                 # CPU per request, over every request of the phase (warm-up included): steadier than the
                 # rate on a machine whose other core is busy with the load generator and other work.
                 figures["server_cpu_ms_per_request"] = round(1000 * cpu / max(1, figures["sent"]), 2)
+                # Context switches of the server's threads per request: on this kind of machine a switch is
+                # dear, and their count hardly depends on how fast the machine happens to be.
+                figures["server_switches"] = switches
+                figures["server_switches_per_request"] = round(switches / max(1, figures["sent"]), 1)
                 # Everything the machine did meanwhile (the database server, the load generator, …).
                 figures["machine_cpu_s"] = round(machine, 2)
                 rounds[phase].append(figures)
@@ -326,6 +333,9 @@ def merge_rounds(rounds: list[dict]) -> dict:
         "server_cpu_s": round(cpu, 2),
         "server_cpu_pct": statistics.median(figures["server_cpu_pct"] for figures in rounds),
         "server_cpu_ms_per_request": round(1000 * cpu / max(1, sent), 2),
+        "server_switches_per_request": round(
+            sum(figures["server_switches"] for figures in rounds) / max(1, sent), 1
+        ),
         "machine_cpu_ms_per_request": round(
             1000 * sum(figures["machine_cpu_s"] for figures in rounds) / max(1, sent), 2
         ),
@@ -434,6 +444,19 @@ def proc_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def proc_context_switches(pid: int) -> int:
+    """Voluntary and involuntary context switches of a process's live threads, from /proc. Request threads
+    are kept between requests (edu/handlers.py), so few counts leave with a thread that ended."""
+    total = 0
+    for status in Path(f"/proc/{pid}/task").glob("*/status"):
+        try:
+            lines = status.read_text().splitlines()
+        except FileNotFoundError:  # the thread ended meanwhile
+            continue
+        total += sum(int(line.split()[1]) for line in lines if "ctxt_switches:" in line)
+    return total
+
+
 def machine_busy_seconds() -> float:
     """CPU time of the whole machine that was not idle or waiting for I/O, from /proc/stat."""
     fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -465,7 +488,8 @@ def print_database(db: str, result: dict) -> None:
     )
     print(
         f"{'phase':<14} {'requests':>8} {'errors':>6} {'rps':>8} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} "
-        f"{'srv cpu s':>9} {'srv cpu%':>8} {'cpu ms/req':>10} {'all ms/req':>10} {'gen cpu%':>8}"
+        f"{'srv cpu s':>9} {'srv cpu%':>8} {'cpu ms/req':>10} {'all ms/req':>10} {'gen cpu%':>8} "
+        f"{'cs/req':>6}"
     )
     for phase in PHASES:
         if phase not in result:
@@ -475,7 +499,7 @@ def print_database(db: str, result: dict) -> None:
             f"{phase:<14} {f['requests']:>8} {f['errors']:>6} {f['rps']:>8.1f} {f['p50_ms']:>8.1f} "
             f"{f['p95_ms']:>8.1f} {f['max_ms']:>8.1f} {f['server_cpu_s']:>9.2f} {f['server_cpu_pct']:>8.1f} "
             f"{f['server_cpu_ms_per_request']:>10.2f} {f['machine_cpu_ms_per_request']:>10.2f} "
-            f"{f['generator_cpu_pct']:>8.1f}"
+            f"{f['generator_cpu_pct']:>8.1f} {f['server_switches_per_request']:>6.1f}"
         )
         for status, count in f["statuses"].items():
             if not status.startswith(("2", "3")):
