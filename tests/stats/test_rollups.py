@@ -108,8 +108,10 @@ def events(world):
         title="宣传",
         address="广场",
         region=world.county_a,
+        # The window must be open for a while (activity_signup_window): two calls of now() can return the same
+        # microsecond, which failed this fixture once in CI.
         signup_opens_at=timezone.now(),
-        signup_closes_at=timezone.now(),
+        signup_closes_at=timezone.now() + dt.timedelta(days=1),
         created_by=world.organiser_a,
     )
     volunteers = [
