@@ -4,6 +4,8 @@ import asyncio
 import contextlib
 import functools
 import inspect
+import io
+import logging
 import os
 import threading
 import weakref
@@ -14,7 +16,11 @@ from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.http import FileResponse
-from django.urls import set_script_prefix
+from django.urls import Resolver404, set_script_prefix
+
+from edu import eventloop, loopdb
+
+logger = logging.getLogger(__name__)
 
 # Idle request threads kept per process; a request finding none idle gets a new one, and threads beyond this
 # many are stopped when their request ends.
@@ -62,6 +68,11 @@ class SynchronousASGIHandler(ASGIHandler):
     daphne, 32 clients, SQLite: the bare GET 2.11 -> 1.66 ms and a saved answer 4.04 -> 3.47 ms per request.
     One crossing instead of three, bench/quiz_answers.py on PostgreSQL (server CPU per request, medians of
     three rounds): the bare GET 1.75 -> 1.41 ms, a saved answer 3.77 -> 3.14 ms, a submission 4.08 -> 3.41 ms.
+
+    A request that a lane of edu/eventloop.py accepts (the quiz page's answers and submissions) is tried on
+    the event loop first, without a crossing at all (_serve_on_loop): every database statement that a
+    request thread makes hands the interpreter lock to another thread and back, which made an answer cost
+    the server three bare requests. Whatever the loop does not settle is served here as any request.
     """
 
     def __init__(self):
@@ -120,7 +131,12 @@ class SynchronousASGIHandler(ASGIHandler):
         body_file.close()
 
     async def _process(self, scope, body_file, send, served: "_Served"):
-        response = await sync_to_async(self._serve, thread_sensitive=True)(scope, body_file, served)
+        response = None
+        if eventloop.wants_loop(scope):
+            # Shielded: a client that leaves does not stop work that may have begun writing.
+            response = await asyncio.shield(self._serve_on_loop(scope, body_file))
+        if response is None:
+            response = await sync_to_async(self._serve, thread_sensitive=True)(scope, body_file, served)
         with contextlib.suppress(asyncio.CancelledError):  # the client left while it was being sent
             await self.send_response(response, send)
         return response
@@ -138,6 +154,78 @@ class SynchronousASGIHandler(ASGIHandler):
         if not response.streaming:
             response.close()  # its body is in memory; sending it needs nothing the close gives back
         return response
+
+    async def _serve_on_loop(self, scope, body_file):
+        """The request on the event loop, in two passes of the chain (edu/eventloop.py); None for one that
+        must be served on its thread (nothing was written for it). A request that the chain answers before
+        the view (a disallowed host, a redirect) is answered again on the thread, and a refusal that Django
+        logs is logged twice."""
+        body = _body_in_memory(body_file)
+        if body is None:
+            return None
+        memo: dict = {}
+        with eventloop.first_pass(memo):
+            try:
+                request, response = self.create_request(scope, io.BytesIO(body))
+                if request is None or not self._serves_on_loop(request):
+                    return None
+                self.get_response(request)
+                return None  # a response before the view's work (a redirect, a refusal): made on a thread
+            except eventloop.Deferred as deferred:
+                work = deferred.work
+            except Exception:
+                logger.exception("serving %s on the event loop failed; serving it on a thread", scope["path"])
+                return None
+        if work is None:
+            return None
+        try:
+            value, error = await work.run(), None
+        except work.passes as passed:
+            value, error = None, passed
+        except loopdb.Busy:
+            return None
+        except Exception:
+            logger.exception("work of %s on the event loop failed; serving it on a thread", scope["path"])
+            return None
+        if value is eventloop.FALLBACK:
+            return None
+        with eventloop.second_pass(memo, value=value, error=error):
+            try:
+                request, response = self.create_request(scope, io.BytesIO(body))
+                if request is not None:
+                    response = self.get_response(request)
+                    response._handler_class = self.__class__
+            except eventloop.Deferred:
+                # The second pass went another way than the first (it cannot, the request being the same).
+                logger.error(
+                    "the second pass of %s on the event loop deferred; serving it on a thread", scope["path"]
+                )
+                return None
+            response.close()  # request_finished, as for every request; the body is in memory
+        if response.status_code >= 500:
+            # A failure of the view's second pass (logged by Django): the work is done and may be done
+            # again (saving the same answer, submitting a submitted attempt), so the thread answers.
+            return None
+        return response
+
+    def _serves_on_loop(self, request) -> bool:
+        """Whether the view at the request's path is one that edu/eventloop.py may serve (marked
+        eventloop.serves_on_loop): any other view would run its database work on the loop."""
+        try:
+            match = self.resolve_request(request)
+        except Resolver404:
+            return False
+        return getattr(match.func, "serves_on_loop", False)
+
+    def resolve_request(self, request):
+        """Django's, once for both passes of a request on the loop."""
+        if hasattr(request, "urlconf") or not eventloop.on_loop():
+            return super().resolve_request(request)
+        match = eventloop.remember(
+            ("resolve", request.path_info), lambda: super(__class__, self).resolve_request(request)
+        )
+        request.resolver_match = match
+        return match
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -166,6 +254,20 @@ class SynchronousASGIHandler(ASGIHandler):
                 self._idle.append(executor)
                 return
         executor.shutdown(wait=False)
+
+
+# The largest body of a request served on the loop: its two passes read it from memory (an answer's form
+# is some tens of bytes).
+MAX_LOOP_BODY = 16 * 1024
+
+
+def _body_in_memory(body_file) -> bytes | None:
+    """The request's body, for a request that may be served on the loop; body_file is left unread."""
+    if getattr(body_file, "_rolled", True):  # a SpooledTemporaryFile gone to disk: a large body
+        return None
+    body = body_file.read(MAX_LOOP_BODY + 1)
+    body_file.seek(0)
+    return body if len(body) <= MAX_LOOP_BODY else None
 
 
 class _Served:

@@ -5,14 +5,17 @@ by a conditional UPDATE, and a submission that only the first of two simultaneou
 """
 
 import contextlib
+import logging
 import random
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -33,6 +36,7 @@ from quizzes.models import (
 )
 
 LETTERS = "ABCDEFGH"
+logger = logging.getLogger(__name__)
 
 
 class QuizError(Exception):
@@ -464,6 +468,71 @@ def _answer_in_transaction(sql: "_AnswerSQL", given: "_Given") -> SavedAnswer:
     return answer.saved(given)
 
 
+async def attempt_answer_on_loop(*, attempt_id, position: int, selected: Sequence[int], now: datetime):
+    """attempt_answer for the holder of the attempt's answer token, on the event loop (edu/eventloop.py,
+    edu/loopdb.py): the same statements and checks, the SavedAnswer, or the QuizError that refuses the
+    answer; eventloop.FALLBACK, having written nothing, for what attempt_answer decides with the ORM (no such
+    item, an attempt past its deadline to close, a quiz that shows the right answer at once) or, on
+    PostgreSQL, a conditional write that did not apply. Raises loopdb.Busy when the loop cannot have the
+    database now. PostgreSQL: the conditional write alone for a valid answer to an item whose facts the
+    process knows (_answer_by_known_item), else _answer_by_conditional_write's two statements, awaited.
+    SQLite: the transaction of _answer_in_transaction, under the process's write lock (loopdb waits for it
+    on the loop)."""
+    from edu import eventloop, loopdb
+
+    connection = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: its proxy looks it up at every use
+    sql = _AnswerSQL.for_connection(connection)
+    given = _Given(attempt_id=attempt_id, owner=TOKEN_HOLDER, position=position, selected=selected, now=now)
+    if not 0 <= position <= _MAX_POSITION:
+        return eventloop.FALLBACK
+    async with loopdb.connection() as db:
+        in_transaction = not sql.conditional_write
+        if in_transaction:
+            await db.begin()
+        else:
+            saved = await _answer_by_known_item(db, sql, given, connection)
+            if saved is not None:
+                return saved
+        await db.execute(*sql.select(connection, given, lock=in_transaction))
+        row = await db.fetchone()
+        if row is None or (not row[7] and row[8]):  # no such item; or open and past its deadline
+            return eventloop.FALLBACK
+        # The refusals, written nothing.
+        answer = _checked_answer(sql, row, selected=given.selected, connection=connection)
+        if answer.reveal:
+            return eventloop.FALLBACK  # the view shows the answer's feedback, read through the ORM
+        await db.execute(*sql.update(connection, given, answer, conditional=not in_transaction))
+        if in_transaction:
+            await db.commit()
+        elif db.rowcount != 1:
+            return eventloop.FALLBACK
+    return answer.saved(given)
+
+
+async def _answer_by_known_item(db, sql: "_AnswerSQL", given: _Given, connection) -> SavedAnswer | None:
+    """PostgreSQL, on the loop: a valid answer to an item whose facts are known (_KnownItems; the first answer
+    of an attempt in this process reads them all) in one statement, the conditional write, which applies only
+    while the attempt is open and its quiz does not show the right answer at once. None when that did not
+    apply or the answer is refused: attempt_answer_on_loop's two statements then decide, and give the
+    refusal exactly as attempt_answer gives it."""
+    items = _known_items.get(given.attempt_id)
+    if items is None:
+        await db.execute(*sql.items(connection, attempt_id=given.attempt_id))
+        items = {row[0]: sql.item_facts(connection, row) for row in await db.fetchall()}
+        if not items:
+            return None
+        _known_items.put(given.attempt_id, items)
+    facts = items.get(given.position)
+    if facts is None:
+        return None
+    try:
+        answer = _marked(facts, selected=given.selected, answered=False, reveal=False)
+    except QuizError:
+        return None
+    await db.execute(*sql.update(connection, given, answer, conditional=True, unless_revealing=True))
+    return answer.saved(given) if db.rowcount == 1 else None
+
+
 @dataclass(frozen=True)
 class _CheckedAnswer:
     item_id: int
@@ -487,7 +556,9 @@ class _CheckedAnswer:
         return SavedAnswer(item=item, reveal=self.reveal)
 
 
-def _checked_answer(sql: "_AnswerSQL", row, *, selected: Sequence[int]) -> _CheckedAnswer:
+def _checked_answer(
+    sql: "_AnswerSQL", row, *, selected: Sequence[int], connection=connection
+) -> _CheckedAnswer:
     """The answer to write for the item `row` (as _AnswerSQL.select reads it), or the QuizError that refuses
     it: the attempt closed, a choice not among the options, two choices for a single-choice question, or a
     changed answer where the quiz showed the right one at once."""
@@ -505,27 +576,84 @@ def _checked_answer(sql: "_AnswerSQL", row, *, selected: Sequence[int]) -> _Chec
     ) = row
     if submitted:
         raise QuizError("attempt_closed", _("This attempt is closed; answers are no longer accepted."))
-    reveal = review == Quiz.Review.AFTER_EACH
-    shown = sql.option_order(connection, option_order)
+    facts = _ItemFacts(
+        item_id=item_id,
+        version_id=version_id,
+        shown=tuple(sql.option_order(connection, option_order)),
+        kind=kind,
+        correct=tuple(sql.correct(connection, correct)),
+        partial_credit=bool(partial_credit),
+    )
+    return _marked(facts, selected=selected, answered=answered, reveal=review == Quiz.Review.AFTER_EACH)
+
+
+@dataclass(frozen=True)
+class _ItemFacts:
+    """What marking an answer needs of an attempt's item, none of which changes once the attempt exists: its
+    options' order as shown, and its question version's kind and right answer (a version an attempt shows is
+    never edited: services.question_update makes a new one)."""
+
+    item_id: int
+    version_id: int
+    shown: tuple[int, ...]
+    kind: str
+    correct: tuple[int, ...]
+    partial_credit: bool
+
+
+def _marked(facts: _ItemFacts, *, selected: Sequence[int], answered: bool, reveal: bool) -> _CheckedAnswer:
+    """The answer to write, or the QuizError that refuses it (_checked_answer, for an open attempt)."""
+    shown = facts.shown
     if not selected or any(
         not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < len(shown) for i in selected
     ):
         raise QuizError("invalid_choice", _("Choose one of the options."))
-    if kind != "multiple" and len(set(selected)) != 1:
+    if facts.kind != "multiple" and len(set(selected)) != 1:
         raise QuizError("one_choice_only", _("Choose exactly one option."))
     if answered and reveal:
         # The answer was shown right away, so it cannot be changed afterwards.
         raise QuizError("already_answered", _("You have already answered this question."))
     chosen = sorted({shown[i] for i in selected})
     score = marking.mark(
-        kind=kind,
-        correct=sql.correct(connection, correct),
-        selected=chosen,
-        partial_credit=bool(partial_credit),
+        kind=facts.kind, correct=list(facts.correct), selected=chosen, partial_credit=facts.partial_credit
     )
     return _CheckedAnswer(
-        item_id=item_id, version_id=version_id, shown=shown, chosen=chosen, score=score, reveal=reveal
+        item_id=facts.item_id,
+        version_id=facts.version_id,
+        shown=list(shown),
+        chosen=chosen,
+        score=score,
+        reveal=reveal,
     )
+
+
+class _KnownItems:
+    """The _ItemFacts of recent attempts, by attempt and position, for the answers served on the event loop
+    (PostgreSQL): read once per attempt and process, they spare every later answer of the attempt its read,
+    leaving one statement. The least recently used attempts are forgotten beyond `size`."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._attempts: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, attempt_id) -> dict | None:
+        with self._lock:
+            items = self._attempts.get(attempt_id)
+            if items is not None:
+                self._attempts.move_to_end(attempt_id)
+            return items
+
+    def put(self, attempt_id, items: dict) -> None:
+        with self._lock:
+            self._attempts[attempt_id] = items
+            self._attempts.move_to_end(attempt_id)
+            while len(self._attempts) > self.size:
+                self._attempts.popitem(last=False)
+
+
+# About 5 KB an attempt of 20 questions: an assembly's attempts in one process.
+_known_items = _KnownItems(size=5000)
 
 
 # AttemptItem.position is a small integer: a position beyond it names no question (and would not fit SQLite's
@@ -634,6 +762,25 @@ class _AnswerSQL(_BackendSQL):
             f"WHERE {item('id')} = %s AND {item('attempt')} = o.{quote(Attempt._meta.pk.column)}"
         )
         self._unanswered = f" AND {item('answered_at')} IS NULL"
+        # The same write, applying only where the quiz does not show the right answer at once.
+        open_not_revealing = (
+            f"SELECT {attempt('id')} FROM {table(Attempt, 'a')} "  # noqa: S608 - names from the models
+            f"JOIN {table(Quiz, 'q')} ON {column(Quiz, 'id', 'q')} = {attempt('quiz')} "
+            f"WHERE {attempt('id')} = %s AND {attempt('submitted_at')} IS NULL "
+            f"AND ({attempt('deadline')} IS NULL OR {attempt('deadline')} > %s) "
+            f"AND {column(Quiz, 'review', 'q')} <> %s FOR SHARE OF a"
+        )
+        self._conditional_update_unless_revealing = (
+            f"UPDATE {table(AttemptItem, 'i')} SET {assignments} FROM ({open_not_revealing}) o "  # noqa: S608
+            f"WHERE {item('id')} = %s AND {item('attempt')} = o.{quote(Attempt._meta.pk.column)}"
+        )
+        # Every item of an attempt with its marking facts (_KnownItems).
+        self._items = (
+            f"SELECT {item('position')}, {item('id')}, {item('version')}, {item('option_order')}, "  # noqa: S608
+            f"{version('type')}, {version('correct')}, {version('partial_credit')} "
+            f"FROM {table(AttemptItem, 'i')} JOIN {table(QuestionVersion, 'v')} ON {version('id')} = "
+            f"{item('version')} WHERE {item('attempt')} = %s"
+        )
         self._option_order_converters = self.converters(
             connection, AttemptItem._meta.get_field("option_order")
         )
@@ -649,10 +796,16 @@ class _AnswerSQL(_BackendSQL):
         return self._select + condition + (self._lock if lock else ""), params + owner_params
 
     def update(
-        self, connection, given: "_Given", answer: "_CheckedAnswer", *, conditional: bool = False
+        self,
+        connection,
+        given: "_Given",
+        answer: "_CheckedAnswer",
+        *,
+        conditional: bool = False,
+        unless_revealing: bool = False,
     ) -> tuple[str, list]:
         """The write of `answer`; `conditional`: only while the attempt is open (and, where the quiz reveals
-        at once, the item unanswered)."""
+        at once, the item unanswered); `unless_revealing` too: only where the quiz does not reveal at once."""
         values = {"selected": answer.chosen, "answered_at": given.now, "score": answer.score}
         params = [field.get_db_prep_save(values[name], connection) for name, field in self._fields.items()]
         if not conditional:
@@ -660,9 +813,26 @@ class _AnswerSQL(_BackendSQL):
         params += [
             Attempt._meta.pk.get_db_prep_value(given.attempt_id, connection),
             connection.ops.adapt_datetimefield_value(given.now),
-            answer.item_id,
         ]
+        if unless_revealing:
+            params += [Quiz.Review.AFTER_EACH.value, answer.item_id]
+            return self._conditional_update_unless_revealing, params
+        params.append(answer.item_id)
         return self._conditional_update + (self._unanswered if answer.reveal else ""), params
+
+    def items(self, connection, *, attempt_id) -> tuple[str, list]:
+        return self._items, [Attempt._meta.pk.get_db_prep_value(attempt_id, connection)]
+
+    def item_facts(self, connection, row) -> "_ItemFacts":
+        _position, item_id, version_id, option_order, kind, correct, partial_credit = row
+        return _ItemFacts(
+            item_id=item_id,
+            version_id=version_id,
+            shown=tuple(self.option_order(connection, option_order)),
+            kind=kind,
+            correct=tuple(self.correct(connection, correct)),
+            partial_credit=bool(partial_credit),
+        )
 
     def option_order(self, connection, value) -> list[int]:
         """JSON columns come from the cursor as text (on PostgreSQL as Django sets psycopg up)."""
@@ -736,6 +906,56 @@ def _submit_in_two_round_trips(sql: "_SubmitSQL", *, attempt_id, owner: AttemptO
     # Committed: what transaction.on_commit would run now.
     signals.attempt_submitted.send(sender=Attempt, attempt=locked)
     return True, locked
+
+
+async def attempt_submit_on_loop(*, attempt_id, now: datetime):
+    """attempt_submit_owned for the holder of the attempt's answer token, on the event loop: the attempt,
+    submitted now or before; eventloop.FALLBACK, having written nothing, for no such attempt and for an
+    attempt whose quiz is a lesson's or a term's final exam (its progress changes through the ORM in the
+    same transaction). Raises loopdb.Busy when the loop cannot have the database now. PostgreSQL:
+    _submit_in_two_round_trips's round trips, awaited; SQLite: its transaction under the process's write
+    lock (loopdb waits for it on the loop). The attempt_submitted signal is sent after the commit, on the
+    loop where its receivers say they touch no database (eventloop.send_on_loop), else on a thread."""
+    from edu import eventloop, loopdb
+
+    connection = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: its proxy looks it up at every use
+    sql = _SubmitSQL.for_connection(connection)
+    async with loopdb.connection() as db:
+        if sql.two_round_trips:
+            await db.execute_several(
+                *sql.begin_lock_and_total(connection, attempt_id=attempt_id, owner=TOKEN_HOLDER)
+            )
+            db.nextset()  # past BEGIN's result, to the locked attempt's
+            row = await db.fetchone()
+            db.nextset()
+            total = (await db.fetchone())[0]
+        else:
+            await db.begin()
+            await db.execute(*sql.select(connection, attempt_id=attempt_id, owner=TOKEN_HOLDER))
+            row = await db.fetchone()
+            total = None
+        locked = None if row is None else sql.attempt(connection, row)
+        if locked is None or locked.in_term:
+            await db.rollback()
+            return eventloop.FALLBACK
+        if locked.is_submitted:
+            await db.rollback()
+            return locked
+        if not sql.two_round_trips:
+            await db.execute(*sql.total(connection, attempt_id=locked.pk))
+            total = (await db.fetchone())[0]
+        _set_close(locked, total=sql.score(connection, total), now=now)
+        if sql.two_round_trips:
+            await db.execute_several(*sql.close_and_commit(connection, attempt=locked))
+        else:
+            await db.execute(*sql.close(connection, attempt=locked))
+            await db.commit()
+    try:
+        await eventloop.send_on_loop(signals.attempt_submitted, sender=Attempt, attempt=locked)
+    except Exception:
+        # Committed: the student's submission stands; the statistics catch up (refresh_stats).
+        logger.exception("attempt_submitted after attempt %s was submitted on the event loop", locked.pk)
+    return locked
 
 
 def _locked_for_closing(*, attempt_id, owner: AttemptOwner) -> Attempt | None:

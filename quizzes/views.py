@@ -16,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from campaigns.lessons import exam_locked
+from edu import eventloop
 from edu.tabular import write_csv, write_xlsx
 from quizzes import access, results, selectors, services
 from quizzes.forms import GuestStartForm, QuizForm, QuizRuleFormSet
@@ -188,9 +189,13 @@ def token_or_session(action):
     @csrf_exempt  # the token lane needs no CSRF token; the session lane checks it
     @require_POST
     @functools.wraps(action)
+    @eventloop.serves_on_loop  # the token lane's JSON requests are served on the event loop
     def view(request: HttpRequest, attempt_id) -> HttpResponse:
-        if access.holds_answer_token(request=request, attempt_id=attempt_id):
+        if eventloop.remember(  # once for both passes on the loop
+            "answer-token", lambda: access.holds_answer_token(request=request, attempt_id=attempt_id)
+        ):
             return action(request, attempt_id, owner=access.TOKEN_HOLDER)
+        eventloop.to_thread()  # the session's way reads the session
         return by_session(request, attempt_id)
 
     return view
@@ -206,10 +211,23 @@ def attempt_answer(request: HttpRequest, attempt_id, *, owner: access.AttemptOwn
     except ValueError:
         position, selected = -1, []
     go = request.POST.get("go", "next")
+    now = timezone.now()
     try:
         # The gate's ownership condition goes into the service's one locking query (the hot path of a quiz).
-        saved = services.attempt_answer(
-            attempt_id=attempt_id, owner=owner, position=position, selected=selected, now=timezone.now()
+        saved = eventloop.call(
+            lambda: services.attempt_answer(
+                attempt_id=attempt_id, owner=owner, position=position, selected=selected, now=now
+            ),
+            on_loop=functools.partial(
+                services.attempt_answer_on_loop,
+                attempt_id=attempt_id,
+                position=position,
+                selected=selected,
+                now=now,
+            )
+            if owner.token_holder and wants_json
+            else None,
+            passes=[services.QuizError],
         )
     except services.QuizError as error:
         if error.code == "no_such_attempt":
@@ -243,11 +261,18 @@ def attempt_answer(request: HttpRequest, attempt_id, *, owner: access.AttemptOwn
 def attempt_submit(request: HttpRequest, attempt_id, *, owner: access.AttemptOwner) -> HttpResponse:
     """Submit the attempt: the review page's address as JSON for the page's script; a redirect to it for a
     plain form post."""
-    attempt = services.attempt_submit_owned(attempt_id=attempt_id, owner=owner, now=timezone.now())
+    wants_json = "application/json" in request.headers.get("Accept", "")
+    now = timezone.now()
+    attempt = eventloop.call(
+        lambda: services.attempt_submit_owned(attempt_id=attempt_id, owner=owner, now=now),
+        on_loop=functools.partial(services.attempt_submit_on_loop, attempt_id=attempt_id, now=now)
+        if owner.token_holder and wants_json
+        else None,
+    )
     if attempt is None:
         raise Http404("No such attempt.")
     review = reverse("attempt_review", args=[attempt.pk])
-    if "application/json" in request.headers.get("Accept", ""):
+    if wants_json:
         return JsonResponse({"ok": True, "review_url": review})
     return redirect(review)
 

@@ -8,6 +8,7 @@ logged and `refresh_stats` repairs the rows within the minute."""
 
 import logging
 
+from django.conf import settings
 from django.dispatch import receiver
 
 from edu.signals import student_claimed
@@ -26,6 +27,23 @@ def _attempt_submitted(sender, attempt, **kwargs) -> None:
         surveys.on_attempt_submitted(attempt)
     except Exception:
         logger.exception("statistics: refreshing after attempt %s failed", attempt.pk)
+
+
+def _reads_nothing(*, attempt, **kwargs) -> bool:
+    """Whether _attempt_submitted touches no database for this attempt: the refresh is deferred (it only
+    notes the attempt, a lock and a set: STATS_REFRESH_DELAY above 0) and no survey's figures change (a later
+    attempt, or a quiz, loaded already, that is no survey). A submission served on the event loop then sends
+    the signal there, without a thread (edu/eventloop.send_on_loop)."""
+    if settings.STATS_REFRESH_DELAY <= 0:
+        return False
+    if attempt.number != 1:
+        return True
+    from quizzes.models import Attempt
+
+    return Attempt.quiz.is_cached(attempt) and attempt.quiz.survey_phase not in surveys.PHASES
+
+
+_attempt_submitted.runs_on_loop = _reads_nothing
 
 
 @receiver(contest_finished)

@@ -32,16 +32,20 @@ _pools_lock = threading.Lock()
 _write_locks: dict = {}
 
 
-def _write_lock(name: str):
+def write_lock(name: str):
+    """The lock that orders this process's writers of the file `name` (edu/loopdb.py takes it too)."""
     with _pools_lock:
         return _write_locks.setdefault(name, threading.Lock())
 
 
 def close_pool(name: str) -> None:
+    from edu import loopdb
+
     with _pools_lock:
         idle = _pools.pop(name, [])
     for connection in idle:
         connection.close()
+    loopdb.forget_sqlite_file(name)
 
 
 def _forget_inherited_connections() -> None:
@@ -114,7 +118,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def _start_transaction_under_autocommit(self):
         if self.transaction_mode not in ("IMMEDIATE", "EXCLUSIVE") or self._pool_key() is None:
             return super()._start_transaction_under_autocommit()
-        lock = _write_lock(self._pool_key())
+        lock = write_lock(self._pool_key())
         timeout = self.settings_dict["OPTIONS"].get("timeout", 5)
         if not lock.acquire(timeout=timeout):
             with self.wrap_database_errors:

@@ -127,6 +127,7 @@ def test_simultaneous_requests_each_have_a_thread_of_their_own(login_view_thread
     """Two requests that each wait inside their view for the other: on one shared thread they would never
     meet (the barrier breaks after 10 s and the views fail)."""
     monkeypatch.setattr(handlers, "MAX_IDLE_THREADS", 1)
+    monkeypatch.setattr(asgi.django_asgi_app, "_idle", [])  # none kept from the tests before
     barrier = threading.Barrier(3)
     login_view_threads.hook = lambda: barrier.wait(10)
 

@@ -5,7 +5,9 @@ token; anything else (no token, another attempt's, another session's, an expired
 another site) goes the session way, where the CSRF check and the owner's gate apply as for any form.
 """
 
+import functools
 import re
+import sys
 
 import pytest
 from django.conf import settings
@@ -15,8 +17,27 @@ from django.utils import timezone
 
 from quizzes import access
 from quizzes.models import Attempt, AttemptItem, Quiz
+from tests.asgi_client import AsgiClient, EventLoopThread
 
 ORIGIN = "http://testserver"
+
+
+@pytest.fixture(
+    autouse=True,
+    params=["django", pytest.param("asgi", marks=pytest.mark.django_db(transaction=True))],
+)
+def transport(request, monkeypatch):
+    """Every test twice: through Django's test client, and through the site's ASGI application as daphne
+    serves it, where the token's requests are served on the event loop (edu/eventloop.py)."""
+    if request.param == "django":
+        yield request.param
+        return
+    runner = EventLoopThread()
+    monkeypatch.setattr(sys.modules[__name__], "Client", functools.partial(AsgiClient, runner))
+    try:
+        yield request.param
+    finally:
+        runner.close()
 
 
 def signed_in(user) -> Client:

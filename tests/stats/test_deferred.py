@@ -140,3 +140,28 @@ def test_a_refresh_thread_that_fails_is_replaced(settings, monkeypatch, caplog):
     wait_for(2)
     assert refreshed == [1, 2]
     assert "the refresh thread failed" in caplog.text
+
+
+def test_a_long_round_is_followed_by_a_longer_wait():
+    """The refreshes keep to a tenth of the process's time while submissions keep coming: a round that
+    took 0.5 s waits 4.5 s before the next, a quick one the configured delay."""
+    assert deferred.next_wait(delay=1, took=0.01) == 1
+    assert deferred.next_wait(delay=1, took=0.5) == pytest.approx(4.5)
+    assert deferred.next_wait(delay=0.05, took=0.1) == pytest.approx(0.9)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_thread_waits_after_a_round_as_next_wait_says(settings, monkeypatch):
+    settings.STATS_REFRESH_DELAY = 0.01
+    slept: list[float] = []
+    clock = iter([100.0, 100.3])  # the round takes 0.3 s
+    monkeypatch.setattr(deferred.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(deferred.time, "sleep", slept.append)
+    refreshed = []
+    monkeypatch.setattr(deferred, "refresh_attempts", refreshed.extend)
+    refreshes = deferred.AttemptRefreshes()
+    with refreshes._lock:
+        refreshes._noted.add(7)
+    refreshes._run(0.01)  # in this thread: one round, then nothing noted
+    assert refreshed == [7]
+    assert slept == [0.01, pytest.approx(2.7)]
