@@ -35,6 +35,9 @@ import contextvars
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from asgiref.sync import sync_to_async
+from django.db import close_old_connections
+
 # The outcome of work that leaves the request to a thread: it has written nothing.
 FALLBACK = object()
 
@@ -102,7 +105,7 @@ def call(here: Callable[[], object], *, on_loop: Callable[[], Awaitable[object]]
 
 
 def to_thread() -> None:
-    """In a view on the loop: serve this request on a thread instead (raises Deferred in the first pass)."""
+    """In a view on the loop: serve this request on a thread instead (raises Deferred(None))."""
     if _current.get() is not None:
         raise Deferred(None)
 
@@ -147,8 +150,8 @@ def second_pass(memo: dict, *, value=None, error: BaseException | None = None):
 
 async def send_on_loop(signal, sender, **named) -> None:
     """Send `signal` from work on the loop: on the loop itself when each of its receivers says it would touch
-    no database for this event (its `runs_on_loop(**named)` is true), else as Django's asend does (the
-    synchronous receivers on a thread, in one crossing). Receivers' exceptions propagate, as with send."""
+    no database for this event (its `runs_on_loop(**named)` is true), else on a thread of asgiref's
+    executor, whose connections are given back afterwards. Receivers' exceptions propagate, as with send."""
     try:
         sync_receivers, async_receivers = signal._live_receivers(sender)  # Django's own filtering
     except (AttributeError, TypeError, ValueError):  # a Django whose private helper changed
@@ -162,4 +165,14 @@ async def send_on_loop(signal, sender, **named) -> None:
     ):
         signal.send(sender, **named)
         return
-    await signal.asend(sender, **named)
+    # Not the request's own thread: a client that left may have ended the request's context already.
+    await sync_to_async(_send_on_thread, thread_sensitive=False)(signal, sender, named)
+
+
+def _send_on_thread(signal, sender, named: dict) -> None:
+    try:
+        signal.send(sender, **named)
+    finally:
+        # As at the end of a request: the connections the receivers took go back (the pool's, SQLite's idle
+        # list); no request_finished comes for this thread.
+        close_old_connections()

@@ -157,7 +157,9 @@ class SynchronousASGIHandler(ASGIHandler):
 
     async def _serve_on_loop(self, scope, body_file):
         """The request on the event loop, in two passes of the chain (edu/eventloop.py); None for one that
-        must be served on its thread (nothing was written for it). A request that the chain answers before
+        must be served on its thread. Nothing was written for it, but in one case: a second pass that
+        failed (a 5xx, logged by Django) after the work was done, whose work the thread does again (the same
+        answer saved again; a submitted attempt found submitted). A request that the chain answers before
         the view (a disallowed host, a redirect) is answered again on the thread, and a refusal that Django
         logs is logged twice."""
         body = _body_in_memory(body_file)

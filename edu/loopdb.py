@@ -13,7 +13,9 @@ connections of its own to the same database, configured from Django's settings f
 - SQLite: one connection per event loop and database file, with Django's parameters and pragmas and a busy
   timeout of 0. A statement there takes microseconds, so it runs on the loop outright; but the loop must
   never block on a writer: a write transaction takes the process's write lock (edu/sqlite/base.py) without
-  waiting and begins IMMEDIATE without SQLite's busy wait. While either is held elsewhere the request
+  waiting and begins IMMEDIATE without SQLite's busy wait; nor on a checkpoint, which a thread makes
+  (checkpoint_if_due). Requests of one loop never interleave on its connection: a transaction's
+  statements run without an await between them. While either is held elsewhere the request
   waits on the loop in pauses of a few milliseconds (the loop serves the others meanwhile), and after
   WRITE_WAIT raises Busy (the caller then leaves the request to a request thread, which queues as every
   writer does).
@@ -42,13 +44,16 @@ logger = logging.getLogger(__name__)
 # enough for thousands of requests a second.
 POOL_MIN_SIZE = 1
 POOL_MAX_SIZE = 8
-POOL_TIMEOUT = 10  # seconds a request waits for one, as Django's own pool (settings.py)
+# Seconds a request waits for a free one before it goes to a request thread (Django's own pool, settings.py).
+POOL_WAIT = 0.2
 
 # SQLite: how long a write on the loop waits for another writer (a request thread's transaction, the
 # statistics' refresh, another process) before its request goes to a thread, and its pauses (seconds).
 WRITE_WAIT = 0.2
 WRITE_RETRY_FIRST = 0.0005
 WRITE_RETRY_MAX = 0.005
+# Commits of a loop's SQLite connection between two checkpoints (an answer writes a few pages of the WAL).
+CHECKPOINT_EVERY = 300
 
 
 class Busy(Exception):  # noqa: N818 - a state, handled by falling back
@@ -93,7 +98,8 @@ def _available(wrapper) -> bool:
 @contextlib.asynccontextmanager
 async def connection(alias: str = "default") -> AsyncIterator["_LoopConnection"]:
     """A connection of this loop's to Django's database `alias`, in autocommit. A transaction begun on it
-    (begin) and still open at the end of the block is rolled back. Raises Busy when none can be had now."""
+    (begin) and still open at the end of the block is rolled back. Raises Busy when none can be had soon
+    (POOL_WAIT, WRITE_WAIT)."""
     wrapper = connections[alias]
     if not _available(wrapper):
         raise Busy("the loop has no connections to this database")
@@ -184,7 +190,7 @@ class _PostgresPool:
             kwargs=params,
             min_size=POOL_MIN_SIZE,
             max_size=POOL_MAX_SIZE,
-            timeout=POOL_TIMEOUT,
+            timeout=POOL_WAIT,
             open=False,
             configure=configure,
             name="loop",
@@ -284,7 +290,12 @@ class _SQLiteHandle:
             if command := command.strip():
                 conn.execute(command)
         conn.execute("PRAGMA busy_timeout = 0")
+        # A checkpoint copies the WAL into the database file and syncs it: never on the loop. The loop's
+        # commits are counted, and a thread checkpoints (checkpoint_if_due).
+        conn.execute("PRAGMA wal_autocheckpoint = 0")
         self.conn = conn
+        self.name = str(wrapper.settings_dict["NAME"])
+        self.commits_since_checkpoint = 0
         self.write_lock = write_lock(str(wrapper.settings_dict["NAME"]))
 
     @contextlib.asynccontextmanager
@@ -300,6 +311,29 @@ class _SQLiteHandle:
 
     def close_now(self) -> None:
         self.conn.close()
+
+    def checkpoint_if_due(self) -> None:
+        """Every CHECKPOINT_EVERY commits of the loop, a passive checkpoint on a thread of the default
+        executor, with a connection of its own (as SQLite's auto-checkpoint at 1,000 pages of WAL would,
+        about as often for the loop's small writes)."""
+        self.commits_since_checkpoint += 1
+        if self.commits_since_checkpoint < CHECKPOINT_EVERY:
+            return
+        self.commits_since_checkpoint = 0
+        asyncio.get_running_loop().run_in_executor(None, _checkpoint, self.name)
+
+
+def _checkpoint(name: str) -> None:
+    import sqlite3
+
+    try:
+        conn = sqlite3.connect(name, timeout=5)
+        try:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        logger.exception("checkpointing %s failed", name)
 
 
 class _SQLiteConnection(_LoopConnection):
@@ -358,6 +392,7 @@ class _SQLiteConnection(_LoopConnection):
         finally:
             if not self.handle.conn.in_transaction:
                 self._release()
+        self.handle.checkpoint_if_due()
 
     async def rollback(self) -> None:
         self.end()

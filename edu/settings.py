@@ -120,7 +120,8 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Each request runs on a thread of its own, and a process keeps as many threads as it has served requests
     # at once (edu/handlers.py): per-thread persistent connections would grow with them. A pool bounds the
-    # process's connections and lends one to each request: no new PostgreSQL connection per request.
+    # process's connections and lends one to each request: no new PostgreSQL connection per request. The
+    # requests served on the event loop have a pool of their own (edu/loopdb.py, up to 8 connections).
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env_int("DB_POOL_MIN", 2),

@@ -512,9 +512,9 @@ async def attempt_answer_on_loop(*, attempt_id, position: int, selected: Sequenc
 async def _answer_by_known_item(db, sql: "_AnswerSQL", given: _Given, connection) -> SavedAnswer | None:
     """PostgreSQL, on the loop: a valid answer to an item whose facts are known (_KnownItems; the first answer
     of an attempt in this process reads them all) in one statement, the conditional write, which applies only
-    while the attempt is open and its quiz does not show the right answer at once. None when that did not
-    apply or the answer is refused: attempt_answer_on_loop's two statements then decide, and give the
-    refusal exactly as attempt_answer gives it."""
+    while the attempt is open, its quiz does not show the right answer at once and the question version is
+    as known. None when that did not apply or the answer is refused: attempt_answer_on_loop's two
+    statements then decide, and give the refusal exactly as attempt_answer gives it."""
     items = _known_items.get(given.attempt_id)
     if items is None:
         await db.execute(*sql.items(connection, attempt_id=given.attempt_id))
@@ -529,7 +529,7 @@ async def _answer_by_known_item(db, sql: "_AnswerSQL", given: _Given, connection
         answer = _marked(facts, selected=given.selected, answered=False, reveal=False)
     except QuizError:
         return None
-    await db.execute(*sql.update(connection, given, answer, conditional=True, unless_revealing=True))
+    await db.execute(*sql.update(connection, given, answer, conditional=True, known=facts))
     return answer.saved(given) if db.rowcount == 1 else None
 
 
@@ -589,9 +589,9 @@ def _checked_answer(
 
 @dataclass(frozen=True)
 class _ItemFacts:
-    """What marking an answer needs of an attempt's item, none of which changes once the attempt exists: its
-    options' order as shown, and its question version's kind and right answer (a version an attempt shows is
-    never edited: services.question_update makes a new one)."""
+    """What marking an answer needs of an attempt's item: its options' order as shown (set when the attempt
+    starts, never changed), and its question version's kind and right answer (services.question_update
+    makes a new version rather than edit one an attempt shows; the write checks them all the same)."""
 
     item_id: int
     version_id: int
@@ -630,11 +630,12 @@ def _marked(facts: _ItemFacts, *, selected: Sequence[int], answered: bool, revea
 class _KnownItems:
     """The _ItemFacts of recent attempts, by attempt and position, for the answers served on the event loop
     (PostgreSQL): read once per attempt and process, they spare every later answer of the attempt its read,
-    leaving one statement. The least recently used attempts are forgotten beyond `size`."""
+    leaving one statement. The least recently used attempts are forgotten beyond `size` items in all."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self._attempts: OrderedDict = OrderedDict()
+        self._items = 0
         self._lock = threading.Lock()
 
     def get(self, attempt_id) -> dict | None:
@@ -646,14 +647,16 @@ class _KnownItems:
 
     def put(self, attempt_id, items: dict) -> None:
         with self._lock:
+            previous = self._attempts.pop(attempt_id, None)
+            self._items += len(items) - (len(previous) if previous else 0)
             self._attempts[attempt_id] = items
-            self._attempts.move_to_end(attempt_id)
-            while len(self._attempts) > self.size:
-                self._attempts.popitem(last=False)
+            while self._items > self.size and len(self._attempts) > 1:
+                _forgotten, forgotten = self._attempts.popitem(last=False)
+                self._items -= len(forgotten)
 
 
-# About 5 KB an attempt of 20 questions: an assembly's attempts in one process.
-_known_items = _KnownItems(size=5000)
+# About 400 bytes an item (tracemalloc): some 40 MB a process, 5,000 attempts of 20 questions.
+_known_items = _KnownItems(size=100_000)
 
 
 # AttemptItem.position is a small integer: a position beyond it names no question (and would not fit SQLite's
@@ -768,11 +771,17 @@ class _AnswerSQL(_BackendSQL):
             f"JOIN {table(Quiz, 'q')} ON {column(Quiz, 'id', 'q')} = {attempt('quiz')} "
             f"WHERE {attempt('id')} = %s AND {attempt('submitted_at')} IS NULL "
             f"AND ({attempt('deadline')} IS NULL OR {attempt('deadline')} > %s) "
-            f"AND {column(Quiz, 'review', 'q')} <> %s FOR SHARE OF a"
+            f"AND {column(Quiz, 'review', 'q')} <> %s "
+            # The question version still marks as the process knows it (_KnownItems), should anyone have
+            # edited a version already shown.
+            f"AND EXISTS (SELECT 1 FROM {table(QuestionVersion, 'v')} WHERE {version('id')} = %s "
+            f"AND {version('type')} = %s AND {version('correct')} = %s AND {version('partial_credit')} = %s) "
+            "FOR SHARE OF a"
         )
         self._conditional_update_unless_revealing = (
             f"UPDATE {table(AttemptItem, 'i')} SET {assignments} FROM ({open_not_revealing}) o "  # noqa: S608
-            f"WHERE {item('id')} = %s AND {item('attempt')} = o.{quote(Attempt._meta.pk.column)}"
+            f"WHERE {item('id')} = %s AND {item('attempt')} = o.{quote(Attempt._meta.pk.column)} "
+            f"AND {item('version')} = %s"
         )
         # Every item of an attempt with its marking facts (_KnownItems).
         self._items = (
@@ -784,7 +793,8 @@ class _AnswerSQL(_BackendSQL):
         self._option_order_converters = self.converters(
             connection, AttemptItem._meta.get_field("option_order")
         )
-        self._correct_converters = self.converters(connection, QuestionVersion._meta.get_field("correct"))
+        self._correct_field = QuestionVersion._meta.get_field("correct")
+        self._correct_converters = self.converters(connection, self._correct_field)
 
     def select(self, connection, given: "_Given", *, lock: bool = False) -> tuple[str, list]:
         params = [
@@ -802,10 +812,11 @@ class _AnswerSQL(_BackendSQL):
         answer: "_CheckedAnswer",
         *,
         conditional: bool = False,
-        unless_revealing: bool = False,
+        known: "_ItemFacts | None" = None,
     ) -> tuple[str, list]:
         """The write of `answer`; `conditional`: only while the attempt is open (and, where the quiz reveals
-        at once, the item unanswered); `unless_revealing` too: only where the quiz does not reveal at once."""
+        at once, the item unanswered); with the `known` facts it was marked by, only where the quiz does not
+        reveal at once and the item's question version is still as known."""
         values = {"selected": answer.chosen, "answered_at": given.now, "score": answer.score}
         params = [field.get_db_prep_save(values[name], connection) for name, field in self._fields.items()]
         if not conditional:
@@ -814,8 +825,16 @@ class _AnswerSQL(_BackendSQL):
             Attempt._meta.pk.get_db_prep_value(given.attempt_id, connection),
             connection.ops.adapt_datetimefield_value(given.now),
         ]
-        if unless_revealing:
-            params += [Quiz.Review.AFTER_EACH.value, answer.item_id]
+        if known is not None:
+            params += [
+                Quiz.Review.AFTER_EACH.value,
+                known.version_id,
+                known.kind,
+                self._correct_field.get_db_prep_value(list(known.correct), connection),
+                known.partial_credit,
+                answer.item_id,
+                known.version_id,
+            ]
             return self._conditional_update_unless_revealing, params
         params.append(answer.item_id)
         return self._conditional_update + (self._unanswered if answer.reveal else ""), params

