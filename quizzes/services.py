@@ -472,8 +472,9 @@ async def attempt_answer_on_loop(*, attempt_id, position: int, selected: Sequenc
     """attempt_answer for the holder of the attempt's answer token, on the event loop (edu/eventloop.py,
     edu/loopdb.py): the same statements and checks, the SavedAnswer, or the QuizError that refuses the
     answer; eventloop.FALLBACK, having written nothing, for what attempt_answer decides with the ORM (no such
-    item, an attempt past its deadline to close, a quiz that shows the right answer at once) or, on
-    PostgreSQL, a conditional write that did not apply. Raises loopdb.Busy when the loop cannot have the
+    item, an attempt past its deadline to close) or, on PostgreSQL, a conditional write that did not apply.
+    Where the quiz shows the right answer at once, the saved item comes with its question version, read in
+    the same transaction, for the view's feedback. Raises loopdb.Busy when the loop cannot have the
     database now. PostgreSQL: the conditional write alone for a valid answer to an item whose facts the
     process knows (_answer_by_known_item), else _answer_by_conditional_write's two statements, awaited.
     SQLite: the transaction of _answer_in_transaction, under the process's write lock (loopdb waits for it
@@ -499,14 +500,17 @@ async def attempt_answer_on_loop(*, attempt_id, position: int, selected: Sequenc
             return eventloop.FALLBACK
         # The refusals, written nothing.
         answer = _checked_answer(sql, row, selected=given.selected, connection=connection)
-        if answer.reveal:
-            return eventloop.FALLBACK  # the view shows the answer's feedback, read through the ORM
         await db.execute(*sql.update(connection, given, answer, conditional=not in_transaction))
+        if not in_transaction and db.rowcount != 1:
+            return eventloop.FALLBACK
+        version = None
+        if answer.reveal:
+            # The view shows the right answer and the explanation at once: the version, read as the ORM would.
+            await db.execute(*sql.version(connection, version_id=answer.version_id))
+            version = sql.version_from_row(connection, await db.fetchone())
         if in_transaction:
             await db.commit()
-        elif db.rowcount != 1:
-            return eventloop.FALLBACK
-    return answer.saved(given)
+    return answer.saved(given, version=version)
 
 
 async def _answer_by_known_item(db, sql: "_AnswerSQL", given: _Given, connection) -> SavedAnswer | None:
@@ -542,7 +546,8 @@ class _CheckedAnswer:
     score: Decimal
     reveal: bool
 
-    def saved(self, given: _Given) -> SavedAnswer:
+    def saved(self, given: _Given, *, version: QuestionVersion | None = None) -> SavedAnswer:
+        """The saved item; with its `version` (as read already) for the feedback shown at once."""
         item = AttemptItem(
             id=self.item_id,
             attempt_id=given.attempt_id,
@@ -553,6 +558,8 @@ class _CheckedAnswer:
             answered_at=given.now,
             score=self.score,
         )
+        if version is not None:
+            AttemptItem._meta.get_field("version").set_cached_value(item, version)
         return SavedAnswer(item=item, reveal=self.reveal)
 
 
@@ -793,6 +800,14 @@ class _AnswerSQL(_BackendSQL):
         self._option_order_converters = self.converters(
             connection, AttemptItem._meta.get_field("option_order")
         )
+        # A question version whole, as the ORM reads it (the feedback of a quiz that reveals at once).
+        self._version_fields = QuestionVersion._meta.concrete_fields
+        self._version_converters = [self.converters(connection, field) for field in self._version_fields]
+        version_columns = ", ".join(quote(field.column) for field in self._version_fields)
+        self._version = (
+            f"SELECT {version_columns} FROM {quote(QuestionVersion._meta.db_table)} "  # noqa: S608
+            f"WHERE {quote(QuestionVersion._meta.pk.column)} = %s"
+        )
         self._correct_field = QuestionVersion._meta.get_field("correct")
         self._correct_converters = self.converters(connection, self._correct_field)
 
@@ -838,6 +853,16 @@ class _AnswerSQL(_BackendSQL):
             return self._conditional_update_unless_revealing, params
         params.append(answer.item_id)
         return self._conditional_update + (self._unanswered if answer.reveal else ""), params
+
+    def version(self, connection, *, version_id) -> tuple[str, list]:
+        return self._version, [QuestionVersion._meta.pk.get_db_prep_value(version_id, connection)]
+
+    def version_from_row(self, connection, row) -> QuestionVersion:
+        values = [
+            self.converted(connection, value, converters)
+            for value, converters in zip(row, self._version_converters, strict=True)
+        ]
+        return QuestionVersion.from_db(connection.alias, [f.attname for f in self._version_fields], values)
 
     def items(self, connection, *, attempt_id) -> tuple[str, list]:
         return self._items, [Attempt._meta.pk.get_db_prep_value(attempt_id, connection)]

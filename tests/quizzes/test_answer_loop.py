@@ -157,21 +157,49 @@ def test_a_closed_attempt_refuses_on_the_loop(taking, on_threads):
 
 
 def test_what_the_loop_cannot_decide_is_served_on_a_thread(world, class_quiz, runner, on_threads):
-    """A question not in the attempt (a 400 that needs the ORM), a quiz that shows the answer at once (its
-    feedback is read through the ORM), an attempt past its deadline (closed through the ORM)."""
+    """A question not in the attempt (a 400 that needs the ORM), an attempt past its deadline (closed
+    through the ORM)."""
     client = browser(runner, world.student)
     attempt = start(client, class_quiz)
     token = page_token(client, attempt)
     response = post(client, answer_path(attempt), token, {"position": 99, "choice": 0})
     assert response.status_code == 400 and response.json()["code"] == "no_such_question"
-    Quiz.objects.filter(pk=class_quiz.pk).update(review=Quiz.Review.AFTER_EACH)
-    response = post(client, answer_path(attempt), token, {"position": 0, "choice": 0})
-    assert response.status_code == 200 and "feedback" in response.json()
     Attempt.objects.filter(pk=attempt.pk).update(deadline=timezone.now())
     response = post(client, answer_path(attempt), token, {"position": 1, "choice": 0})
     assert response.status_code == 409 and response.json()["code"] == "attempt_closed"
     assert Attempt.objects.get(pk=attempt.pk).is_submitted
-    assert on_threads == [answer_path(attempt)] * 3
+    assert on_threads == [answer_path(attempt)] * 2
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_a_quiz_that_shows_the_answer_at_once_gets_its_feedback_on_the_loop(
+    world, class_quiz, runner, on_threads, monkeypatch, language
+):
+    """The feedback (right or not, the right option as shown, the explanation) is the view's own, with the
+    version read on the loop; a second answer to the question is refused; the same as on a thread."""
+    client = browser(runner, world.student, language)
+    attempt = start(client, class_quiz)
+    token = page_token(client, attempt)
+    # The process knows the attempt's items before the quiz changes (PostgreSQL's one-statement write).
+    assert post(client, answer_path(attempt), token, {"position": 2, "choice": 0}).status_code == 200
+    Quiz.objects.filter(pk=class_quiz.pk).update(review=Quiz.Review.AFTER_EACH)
+    items = {item.position: item for item in AttemptItem.objects.filter(attempt=attempt)}
+    right = items[0].option_order.index(1)  # the bank's questions: the second option is right
+    on_loop = post(client, answer_path(attempt), token, {"position": 0, "choice": right})
+    again = post(client, answer_path(attempt), token, {"position": 0, "choice": (right + 1) % 4})
+    assert on_threads == []
+    monkeypatch.setattr(eventloop, "_lanes", [])
+    on_thread = post(client, answer_path(attempt), token, {"position": 1, "choice": right})
+    assert on_loop.status_code == on_thread.status_code == 200
+    feedback = on_loop.json()["feedback"]
+    assert feedback["right"] is True and feedback["correct"] == [right] and feedback["explanation"]
+    assert feedback["message"] == ("答对了！" if language == "zh-hans" else "Right!")
+    assert feedback.keys() == on_thread.json()["feedback"].keys()
+    # Another question's explanation: the same headers but for the length.
+    headers = [sorted((k, v) for k, v in r.items() if k != "Content-Length") for r in (on_loop, on_thread)]
+    assert headers[0] == headers[1]
+    assert again.status_code == 409 and again.json()["code"] == "already_answered"
+    assert AttemptItem.objects.get(pk=items[0].pk).selected == [1]
 
 
 def test_outsiders_get_nothing_on_the_loop(world, class_quiz, runner, on_threads):
