@@ -24,8 +24,8 @@ A statement's text and parameters are the ones the ORM's connection would be giv
 values adapted by Django's connection operations); Django's cursor wrapper turns them into SQLite's.
 
 The PostgreSQL pool is not used when the settings ask for what Django does per connection beyond this
-(OPTIONS assume_role, isolation_level, server_side_binding): `available()` says whether the loop may have
-the database at all.
+(OPTIONS assume_role, isolation_level, server_side_binding), nor an in-memory SQLite database:
+`connection()` then raises Busy, and the request is served on a thread.
 """
 
 import asyncio
@@ -81,11 +81,8 @@ def _forget_in_child() -> None:
 os.register_at_fork(after_in_child=_forget_in_child)
 
 
-def available(alias: str = "default") -> bool:
-    return _available(connections[alias])
-
-
 def _available(wrapper) -> bool:
+    """Whether the loop may have connections of its own to this database (the module's docstring)."""
     if wrapper.vendor == "sqlite":
         return not wrapper.is_in_memory_db()
     if wrapper.vendor == "postgresql":

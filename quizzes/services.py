@@ -522,7 +522,8 @@ async def _answer_by_known_item(db, sql: "_AnswerSQL", given: _Given, connection
     items = _known_items.get(given.attempt_id)
     if items is None:
         await db.execute(*sql.items(connection, attempt_id=given.attempt_id))
-        items = {row[0]: sql.item_facts(connection, row) for row in await db.fetchall()}
+        # Each row: the item's position, then its facts' columns.
+        items = {row[0]: sql.item_facts(connection, *row[1:]) for row in await db.fetchall()}
         if not items:
             return None
         _known_items.put(given.attempt_id, items)
@@ -583,14 +584,7 @@ def _checked_answer(
     ) = row
     if submitted:
         raise QuizError("attempt_closed", _("This attempt is closed; answers are no longer accepted."))
-    facts = _ItemFacts(
-        item_id=item_id,
-        version_id=version_id,
-        shown=tuple(sql.option_order(connection, option_order)),
-        kind=kind,
-        correct=tuple(sql.correct(connection, correct)),
-        partial_credit=bool(partial_credit),
-    )
+    facts = sql.item_facts(connection, item_id, version_id, option_order, kind, correct, partial_credit)
     return _marked(facts, selected=selected, answered=answered, reveal=review == Quiz.Review.AFTER_EACH)
 
 
@@ -717,6 +711,20 @@ class _BackendSQL:
             value = converter(value, col, connection)
         return value
 
+    @classmethod
+    def field_converters(cls, connection, fields) -> list[list]:
+        """converters() of each field, in order."""
+        return [cls.converters(connection, field) for field in fields]
+
+    @classmethod
+    def instance(cls, connection, model, fields, converters: list[list], row):
+        """An instance of `model` from the values of `fields` in `row`, converted as the ORM reads them."""
+        values = [
+            cls.converted(connection, value, field_converters)
+            for value, field_converters in zip(row, converters, strict=True)
+        ]
+        return model.from_db(connection.alias, [field.attname for field in fields], values)
+
 
 class _AnswerSQL(_BackendSQL):
     """The statements of attempt_answer for one database backend, built once from the models' metadata.
@@ -802,7 +810,7 @@ class _AnswerSQL(_BackendSQL):
         )
         # A question version whole, as the ORM reads it (the feedback of a quiz that reveals at once).
         self._version_fields = QuestionVersion._meta.concrete_fields
-        self._version_converters = [self.converters(connection, field) for field in self._version_fields]
+        self._version_converters = self.field_converters(connection, self._version_fields)
         version_columns = ", ".join(quote(field.column) for field in self._version_fields)
         self._version = (
             f"SELECT {version_columns} FROM {quote(QuestionVersion._meta.db_table)} "  # noqa: S608
@@ -858,17 +866,15 @@ class _AnswerSQL(_BackendSQL):
         return self._version, [QuestionVersion._meta.pk.get_db_prep_value(version_id, connection)]
 
     def version_from_row(self, connection, row) -> QuestionVersion:
-        values = [
-            self.converted(connection, value, converters)
-            for value, converters in zip(row, self._version_converters, strict=True)
-        ]
-        return QuestionVersion.from_db(connection.alias, [f.attname for f in self._version_fields], values)
+        return self.instance(connection, QuestionVersion, self._version_fields, self._version_converters, row)
 
     def items(self, connection, *, attempt_id) -> tuple[str, list]:
         return self._items, [Attempt._meta.pk.get_db_prep_value(attempt_id, connection)]
 
-    def item_facts(self, connection, row) -> "_ItemFacts":
-        _position, item_id, version_id, option_order, kind, correct, partial_credit = row
+    def item_facts(
+        self, connection, item_id, version_id, option_order, kind, correct, partial_credit
+    ) -> "_ItemFacts":
+        """The facts of an item from its columns as the cursor gives them (select and items read them)."""
         return _ItemFacts(
             item_id=item_id,
             version_id=version_id,
@@ -1077,9 +1083,7 @@ class _SubmitSQL(_BackendSQL):
 
         self._attempt_fields = Attempt._meta.concrete_fields
         self._quiz_fields = Quiz._meta.concrete_fields
-        self._converters = [
-            self.converters(connection, field) for field in (*self._attempt_fields, *self._quiz_fields)
-        ]
+        self._converters = self.field_converters(connection, (*self._attempt_fields, *self._quiz_fields))
         columns = ", ".join(
             [f"a.{quote(field.column)}" for field in self._attempt_fields]
             + [f"q.{quote(field.column)}" for field in self._quiz_fields]
@@ -1119,13 +1123,17 @@ class _SubmitSQL(_BackendSQL):
         return self._select + condition + self._lock, params
 
     def attempt(self, connection, row) -> Attempt:
-        values = [
-            self.converted(connection, value, converters)
-            for value, converters in zip(row, self._converters, strict=False)  # the last column is in_term
-        ]
         split = len(self._attempt_fields)
-        attempt = Attempt.from_db(connection.alias, [f.attname for f in self._attempt_fields], values[:split])
-        quiz = Quiz.from_db(connection.alias, [f.attname for f in self._quiz_fields], values[split:])
+        attempt = self.instance(
+            connection, Attempt, self._attempt_fields, self._converters[:split], row[:split]
+        )
+        quiz = self.instance(
+            connection,
+            Quiz,
+            self._quiz_fields,
+            self._converters[split:],
+            row[split:-1],  # then in_term
+        )
         Attempt._meta.get_field("quiz").set_cached_value(attempt, quiz)
         attempt.in_term = bool(row[-1])
         return attempt
